@@ -1,0 +1,37 @@
+# sslbench: `make run` sets up the pinned .venv and runs the default pipeline;
+# `make test` sets up and runs lint + the whole test suite (what CI runs).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.sslbench-installed
+
+.PHONY: setup run test lint browser clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+run: setup
+	$(BIN)/snakemake --cores all
+
+# Headless Chromium for the report test (Debian package; needs root or sudo).
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakemake --lint --cores 1
+
+test: setup browser lint
+	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python -m pytest
+
+clean:
+	rm -rf results logs reports/index.html reports/report.ipynb mlflow.db mlartifacts .snakemake

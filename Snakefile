@@ -1,0 +1,27 @@
+"""sslbench: replicate five papers on how self-supervised representations fail.
+
+Stages: prepare dataset → pretrain → features → evaluate (linear probe, k-NN) → analyse
+(Q-Scores) → report. See README.md; the config is config/config.yaml.
+"""
+
+from snakemake.utils import min_version
+
+min_version("9.27")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/pretrain.smk"
+include: "workflow/rules/features.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/analysis.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        REPORT_HTML,

@@ -1,0 +1,37 @@
+"""Percentile-bootstrap confidence intervals for AUROC and AUPRC (Efron & Tibshirani 1993).
+
+The report's verdicts compare these intervals with the claims' thresholds, so that a claim is
+"replicated" only where the data leave no doubt and "inconclusive" where they do.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sslbench.analysis.prediction import auroc_auprc
+
+
+def bootstrap_interval(
+    score: np.ndarray,
+    correct: np.ndarray,
+    n_samples: int,
+    confidence: float,
+    rng: np.random.Generator,
+) -> dict[str, tuple[float, float]]:
+    """Two-sided ``confidence`` intervals of AUROC and AUPRC over ``n_samples`` resamples.
+
+    Resamples that contain a single class are skipped (AUROC is undefined there).
+    """
+    n = score.shape[0]
+    values = []
+    for _ in range(n_samples):
+        idx = rng.integers(0, n, n)
+        if correct[idx].all() or not correct[idx].any():
+            continue
+        values.append(auroc_auprc(score[idx], correct[idx]))
+    if not values:
+        raise ValueError("bootstrap: every resample had a single class")
+    arr = np.asarray(values)
+    tail = (1.0 - confidence) / 2.0 * 100.0
+    low, high = np.percentile(arr, [tail, 100.0 - tail], axis=0)
+    return {"auroc": (float(low[0]), float(high[0])), "auprc": (float(low[1]), float(high[1]))}

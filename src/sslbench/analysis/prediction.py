@@ -1,0 +1,101 @@
+"""Quality scores as zero-shot predictors of correct classification.
+
+000 Table 1 / Fig. 4 and 001 Fig. 4 report, for each quality score, the AUROC and the
+AUPRC of predicting whether a sample is *correctly* classified by the linear probe
+(positive class = correct) from the score alone (higher score = predicted correct).
+
+AUPRC is computed as scikit-learn's average precision (``average_precision_score``,
+the step-wise sum ``sum_n (R_n - R_{n-1}) P_n``), not a trapezoidal area under the PR
+curve; the papers do not say which estimator they use.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.metrics import (
+    average_precision_score,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
+
+__all__ = ["auroc_auprc", "roc_pr_curves"]
+
+
+def _validate(score: ArrayLike, correct: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(score float64 (N,), correct bool (N,))`` or raise ``ValueError``."""
+    s = np.asarray(score, dtype=np.float64)
+    c_raw = np.asarray(correct)
+    if s.ndim != 1 or c_raw.ndim != 1:
+        raise ValueError(f"score and correct must be 1-D, got shapes {s.shape} and {c_raw.shape}")
+    if s.shape != c_raw.shape:
+        raise ValueError(
+            f"score and correct must have the same length, got {s.size} and {c_raw.size}"
+        )
+    if not np.all(np.isfinite(s)):
+        raise ValueError("score contains NaN or inf")
+    if c_raw.dtype != bool:
+        if not np.all(np.isin(c_raw, (0, 1))):
+            raise ValueError("correct must be boolean (or 0/1)")
+        c_raw = c_raw.astype(bool)
+    n_correct = int(c_raw.sum())
+    if n_correct == 0 or n_correct == c_raw.size:
+        only = "correct (True)" if n_correct else "incorrect (False)"
+        raise ValueError(
+            "correct contains a single class: all "
+            f"{c_raw.size} samples are {only}; AUROC/AUPRC need both correctly and "
+            "incorrectly classified samples"
+        )
+    return s, c_raw
+
+
+def auroc_auprc(score: ArrayLike, correct: ArrayLike) -> tuple[float, float]:
+    """AUROC and AUPRC of ``score`` as a predictor of ``correct``.
+
+    Args:
+        score: ``(N,)`` oriented quality score (higher = predicted correct), e.g.
+            :meth:`sslbench.analysis.quality_metrics.Metric.oriented` or
+            :func:`sslbench.analysis.qscore.q_score`.
+        correct: ``(N,)`` bool (or 0/1), True where the probe classified the sample
+            correctly; True is the positive class.
+
+    Returns:
+        ``(auroc, auprc)``: ``sklearn.metrics.roc_auc_score`` and
+        ``sklearn.metrics.average_precision_score`` (see module docstring).
+
+    Raises:
+        ValueError: if ``correct`` holds a single class, if the shapes disagree, or if
+            ``score`` is not finite.
+    """
+    s, c = _validate(score, correct)
+    return float(roc_auc_score(c, s)), float(average_precision_score(c, s))
+
+
+def roc_pr_curves(score: ArrayLike, correct: ArrayLike) -> dict[str, np.ndarray]:
+    """ROC and precision-recall curves of ``score`` predicting ``correct`` (for plotting).
+
+    Args:
+        score: ``(N,)`` oriented quality score (higher = predicted correct).
+        correct: ``(N,)`` bool (or 0/1); True is the positive class.
+
+    Returns:
+        dict with ``fpr``, ``tpr``, ``roc_thresholds`` (``sklearn.metrics.roc_curve``)
+        and ``precision``, ``recall``, ``pr_thresholds``
+        (``sklearn.metrics.precision_recall_curve``; the last precision/recall pair is
+        sklearn's ``(1, 0)`` end point, which has no threshold).
+
+    Raises:
+        ValueError: as :func:`auroc_auprc`.
+    """
+    s, c = _validate(score, correct)
+    fpr, tpr, roc_thr = roc_curve(c, s)
+    precision, recall, pr_thr = precision_recall_curve(c, s)
+    return {
+        "fpr": fpr,
+        "tpr": tpr,
+        "roc_thresholds": roc_thr,
+        "precision": precision,
+        "recall": recall,
+        "pr_thresholds": pr_thr,
+    }

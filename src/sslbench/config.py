@@ -1,0 +1,88 @@
+"""Config validation: JSON-schema checks plus the cross-references a schema cannot express.
+
+Every error names the config key and what is allowed, and all errors are reported together
+before any job starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+
+class ConfigError(ValueError):
+    """The config is invalid; the message lists every problem, one per line."""
+
+
+def _key(path: Any) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        where = _key(error.absolute_path)
+        hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
+        return f"config key {where}: unknown key(s) {', '.join(map(repr, extra))}{hint}"
+    if error.validator == "enum":
+        return (
+            f"config key {_key(error.absolute_path)}: {error.instance!r} is not allowed; "
+            f"allowed values: {', '.join(map(repr, error.validator_value))}"
+        )
+    if error.validator == "not":
+        return (
+            f"config key {_key(error.absolute_path)}: has keys that do not apply to its source "
+            f"{error.instance.get('source')!r}"
+        )
+    return f"config key {_key(error.absolute_path)}: {error.message}"
+
+
+def schema_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    """Schema violations of ``config``, one message per violation (deepest first)."""
+    validator = jsonschema.Draft7Validator(schema)
+    errors = []
+    for error in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path)):
+        leaves = [error]
+        if error.context:  # if/then/allOf: report the concrete failures inside
+            leaves = sorted(error.context, key=lambda e: -len(e.absolute_path))[:1]
+        errors.extend(_describe(e) for e in leaves)
+    return errors
+
+
+def reference_errors(config: Mapping[str, Any]) -> list[str]:
+    """Cross-references: pretrain.datasets name datasets; percentiles ordered; paths exist."""
+    errors = []
+    datasets = config.get("datasets", {})
+    for name in config.get("pretrain", {}).get("datasets", []):
+        if name not in datasets:
+            errors.append(
+                f"config key pretrain.datasets: {name!r} is not defined under datasets; "
+                f"defined: {', '.join(sorted(datasets)) or 'none'}"
+            )
+    for name, spec in datasets.items():
+        if isinstance(spec, Mapping) and spec.get("source") == "imagefolder":
+            path = Path(str(spec.get("path", "")))
+            if not path.is_dir():
+                errors.append(
+                    f"config key datasets.{name}.path: {str(path)!r} is not a directory "
+                    "(expected an ImageFolder tree <path>/{train,test}/<class>/<image>)"
+                )
+    q = config.get("analysis", {}).get("qscore", {})
+    if q.get("lower_percentile", 0) > q.get("upper_percentile", 100):
+        errors.append(
+            "config key analysis.qscore.lower_percentile: must not exceed upper_percentile"
+        )
+    return errors
+
+
+def validate_config(config: Mapping[str, Any], schema_path: Path) -> None:
+    """Raise :class:`ConfigError` listing every problem of ``config``."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    errors = schema_errors(config, schema) or reference_errors(config)
+    if errors:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(errors))

@@ -1,0 +1,157 @@
+"""SimCLR-style augmentations applied batched on uint8 image tensors.
+
+The pipeline follows SimCLR (Chen et al. 2020, App. A): random resized crop, horizontal flip,
+colour jitter (brightness, contrast, saturation, hue) applied with probability p, random
+grayscale; no Gaussian blur at CIFAR resolution (App. B.9). Every operation acts on a whole
+batch at once with per-sample random parameters drawn from one ``torch.Generator``, so no
+per-image PIL work runs in the training loop and the same seed gives the same views.
+
+Two documented approximations of torchvision's per-image transforms: the crop box is clamped to
+the image instead of being re-drawn, and hue is rotated in YIQ space rather than shifted in HSV;
+jitter operations run in a fixed order (brightness, contrast, saturation, hue).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+# ITU-R BT.601 luma weights, as torchvision's rgb_to_grayscale.
+LUMA = (0.299, 0.587, 0.114)
+RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+YIQ_TO_RGB = torch.linalg.inv(RGB_TO_YIQ)
+
+
+@dataclass(frozen=True)
+class AugmentSpec:
+    """Parameters of the view distribution (SimCLR App. A; solo-learn CIFAR recipe)."""
+
+    crop_scale: tuple[float, float] = (0.08, 1.0)
+    crop_ratio: tuple[float, float] = (3 / 4, 4 / 3)
+    flip_p: float = 0.5
+    jitter_p: float = 0.8
+    brightness: float = 0.4
+    contrast: float = 0.4
+    saturation: float = 0.2
+    hue: float = 0.1
+    grayscale_p: float = 0.2
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.25, 0.25, 0.25)
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (B, 3, H, W) → float32 in [0, 1]."""
+    if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(
+            f"expected uint8 images of shape (B, 3, H, W), got {images.dtype} {tuple(images.shape)}"
+        )
+    return images.float().div_(255.0)
+
+
+def normalise(x: torch.Tensor, spec: AugmentSpec) -> torch.Tensor:
+    """Channel-wise (x − mean) / std."""
+    mean = torch.tensor(spec.mean, dtype=x.dtype).view(1, 3, 1, 1)
+    std = torch.tensor(spec.std, dtype=x.dtype).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def grayscale(x: torch.Tensor) -> torch.Tensor:
+    """Luma of float images (B, 3, H, W) → (B, 1, H, W)."""
+    w = torch.tensor(LUMA, dtype=x.dtype).view(1, 3, 1, 1)
+    return (x * w).sum(dim=1, keepdim=True)
+
+
+def _uniform(n: int, low: float, high: float, g: torch.Generator) -> torch.Tensor:
+    return torch.rand(n, generator=g) * (high - low) + low
+
+
+def _bernoulli(n: int, p: float, g: torch.Generator) -> torch.Tensor:
+    return torch.rand(n, generator=g) < p
+
+
+def resized_crop_flip(
+    x: torch.Tensor, size: int, spec: AugmentSpec, g: torch.Generator
+) -> torch.Tensor:
+    """Random resized crop + horizontal flip of every image, as one batched ``grid_sample``."""
+    n = x.shape[0]
+    area = _uniform(n, *spec.crop_scale, g)
+    log_ratio = _uniform(n, math.log(spec.crop_ratio[0]), math.log(spec.crop_ratio[1]), g)
+    ratio = torch.exp(log_ratio)
+    width = torch.sqrt(area * ratio).clamp(max=1.0)
+    height = torch.sqrt(area / ratio).clamp(max=1.0)
+    centre_x = (_uniform(n, -1.0, 1.0, g)) * (1.0 - width)
+    centre_y = (_uniform(n, -1.0, 1.0, g)) * (1.0 - height)
+    flip = torch.where(_bernoulli(n, spec.flip_p, g), -1.0, 1.0)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = width * flip
+    theta[:, 0, 2] = centre_x
+    theta[:, 1, 1] = height
+    theta[:, 1, 2] = centre_y
+    grid = F.affine_grid(theta, [n, 3, size, size], align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+
+def colour_jitter(x: torch.Tensor, spec: AugmentSpec, g: torch.Generator) -> torch.Tensor:
+    """Brightness, contrast, saturation and hue jitter, each sample with probability ``jitter_p``.
+
+    Samples that are not jittered get the identity factors (1, 1, 1, 0).
+    """
+    n = x.shape[0]
+    on = _bernoulli(n, spec.jitter_p, g).float()
+
+    def factor(strength: float) -> torch.Tensor:
+        f = _uniform(n, max(0.0, 1.0 - strength), 1.0 + strength, g)
+        return (on * f + (1.0 - on)).view(n, 1, 1, 1)
+
+    brightness, contrast, saturation = (
+        factor(spec.brightness),
+        factor(spec.contrast),
+        factor(spec.saturation),
+    )
+    hue = (on * _uniform(n, -spec.hue, spec.hue, g)).view(n)
+    x = (x * brightness).clamp_(0.0, 1.0)
+    mean = grayscale(x).mean(dim=(2, 3), keepdim=True)
+    x = ((x - mean) * contrast + mean).clamp_(0.0, 1.0)
+    gray = grayscale(x)
+    x = ((x - gray) * saturation + gray).clamp_(0.0, 1.0)
+    return rotate_hue(x, hue).clamp_(0.0, 1.0)
+
+
+def rotate_hue(x: torch.Tensor, hue: torch.Tensor) -> torch.Tensor:
+    """Rotate the chroma plane (I, Q) of YIQ by ``2π·hue`` turns per sample."""
+    angle = 2.0 * math.pi * hue
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    rot = torch.zeros(hue.shape[0], 3, 3)
+    rot[:, 0, 0] = 1.0
+    rot[:, 1, 1], rot[:, 1, 2] = cos, -sin
+    rot[:, 2, 1], rot[:, 2, 2] = sin, cos
+    mix = YIQ_TO_RGB.to(x.dtype) @ rot.to(x.dtype) @ RGB_TO_YIQ.to(x.dtype)
+    return torch.einsum("bij,bjhw->bihw", mix, x)
+
+
+def random_grayscale(x: torch.Tensor, p: float, g: torch.Generator) -> torch.Tensor:
+    """Replace each image by its luma (3 channels) with probability ``p``."""
+    on = _bernoulli(x.shape[0], p, g).view(-1, 1, 1, 1)
+    return torch.where(on, grayscale(x).expand_as(x), x)
+
+
+class BatchAugment:
+    """Draws one random view of every image in a uint8 batch."""
+
+    def __init__(self, spec: AugmentSpec, image_size: int) -> None:
+        self.spec = spec
+        self.image_size = image_size
+
+    def __call__(self, images: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        x = resized_crop_flip(to_float(images), self.image_size, self.spec, g)
+        x = colour_jitter(x, self.spec, g)
+        x = random_grayscale(x, self.spec.grayscale_p, g)
+        return normalise(x, self.spec)
+
+
+def evaluation_view(images: torch.Tensor, spec: AugmentSpec) -> torch.Tensor:
+    """The deterministic view used for feature extraction: scale to [0, 1] and normalise."""
+    return normalise(to_float(images), spec)

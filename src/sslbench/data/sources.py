@@ -1,0 +1,201 @@
+"""Dataset sources, all written to one on-disk layout that every later stage reads.
+
+Layout of a prepared dataset directory::
+
+    <data_dir>/<name>/meta.json             source, factors, class names, file hashes
+    <data_dir>/<name>/{train,test}/images.npy   uint8 (N, H, W, 3)
+    <data_dir>/<name>/{train,test}/labels.npy   int64 (N, n_factors)
+    <data_dir>/<name>/{train,test}/masks.npy    bool (N, H, W) — core-region masks, when known
+
+Sources: ``trifeature`` (generated, Hermann & Lampinen 2020 / 004 §2.2), ``imagefolder`` (a
+``<root>/{train,test}/<class>/<image>`` tree such as CIFAR-10 or ImageNet-100 exports) and
+``torchvision`` (CIFAR-10, CIFAR-100, STL-10 through torchvision's dataset classes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from sslbench.data import trifeature
+from sslbench.io import atomic_path, read_json, write_json
+
+SPLITS = ("train", "test")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".webp")
+TORCHVISION_DATASETS = ("cifar10", "cifar100", "stl10")
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split in memory: uint8 images (N, 3, H, W), labels (N, n_factors), optional masks."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    masks: torch.Tensor | None
+
+
+def prepare(spec: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """Materialise the dataset described by config block ``spec`` into ``out_dir``."""
+    source = spec["source"]
+    if source == "trifeature":
+        meta = _prepare_trifeature(spec, out_dir)
+    elif source == "imagefolder":
+        meta = _prepare_imagefolder(spec, out_dir)
+    elif source == "torchvision":
+        meta = _prepare_torchvision(spec, out_dir)
+    else:
+        raise ValueError(
+            f"datasets.*.source: unknown {source!r}; allowed trifeature, imagefolder, torchvision"
+        )
+    meta["files"] = {
+        str(p.relative_to(out_dir)): _sha256(p) for p in sorted(out_dir.glob("*/*.npy"))
+    }
+    meta["version"] = hashlib.sha256(
+        "".join(f"{k}:{v}\n" for k, v in meta["files"].items()).encode()
+    ).hexdigest()[:16]
+    write_json(out_dir / "meta.json", meta)
+    return meta
+
+
+def _write_arrays(out_dir: Path, split: str, arrays: dict[str, np.ndarray]) -> None:
+    for name, array in arrays.items():
+        with atomic_path(out_dir / split / f"{name}.npy") as tmp, open(tmp, "wb") as fh:
+            np.save(fh, array)
+
+
+def _prepare_trifeature(spec: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    for offset, split in enumerate(SPLITS):
+        data = trifeature.generate_trifeature(
+            n=spec[f"n_{split}"], image_size=spec["image_size"], seed=spec["seed"] * 2 + offset
+        )
+        trifeature.write_split(data, out_dir / split)
+    return {
+        "source": "trifeature",
+        "factors": list(trifeature.FACTORS),
+        "classes": {
+            "shape": list(trifeature.SHAPES),
+            "texture": list(trifeature.TEXTURES),
+            "colour": [name for name, _ in trifeature.COLOURS],
+        },
+        "image_size": spec["image_size"],
+        "has_masks": True,
+    }
+
+
+def _prepare_imagefolder(spec: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    from PIL import Image, UnidentifiedImageError
+
+    root = Path(spec["path"])
+    classes: list[str] | None = None
+    for split in SPLITS:
+        split_dir = root / split
+        if not split_dir.is_dir():
+            raise FileNotFoundError(
+                f"datasets.*.path: {split_dir} is not a directory; expected <path>/{split}/<class>/"
+            )
+        found = sorted(d.name for d in split_dir.iterdir() if d.is_dir())
+        classes = classes or found
+        if found != classes:
+            raise ValueError(
+                f"{split_dir}: classes {found} differ from the train split's {classes}"
+            )
+        files = [
+            (f, c)
+            for c, name in enumerate(classes)
+            for f in sorted((split_dir / name).iterdir())
+            if f.suffix.lower() in IMAGE_SUFFIXES
+        ]
+        size = spec["image_size"]
+        images = np.empty((len(files), size, size, 3), dtype=np.uint8)
+        for i, (path, _) in enumerate(files):
+            try:
+                with Image.open(path) as img:
+                    img = img.convert("RGB")
+                    if img.size != (size, size):
+                        img = img.resize((size, size), Image.Resampling.BILINEAR)
+                    images[i] = np.asarray(img)
+            except (UnidentifiedImageError, OSError) as err:
+                raise ValueError(f"corrupt or unreadable image file: {path} ({err})") from err
+        labels = np.array([[c] for _, c in files], dtype=np.int64).reshape(-1, 1)
+        _write_arrays(out_dir, split, {"images": images, "labels": labels})
+    return {
+        "source": "imagefolder",
+        "factors": ["class"],
+        "classes": {"class": classes},
+        "image_size": spec["image_size"],
+        "has_masks": False,
+    }
+
+
+def torchvision_class(name: str) -> type:
+    """torchvision's dataset class for config value ``datasets.*.name``."""
+    from torchvision import datasets
+
+    classes = {"cifar10": datasets.CIFAR10, "cifar100": datasets.CIFAR100, "stl10": datasets.STL10}
+    if name not in classes:
+        raise ValueError(f"datasets.*.name: unknown {name!r}; allowed {list(TORCHVISION_DATASETS)}")
+    return classes[name]
+
+
+def read_torchvision(
+    dataset_cls: type, root: Path, split: str, download: bool
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Images (N, H, W, 3) uint8, labels (N, 1) and class names of one split, read (and, if
+    ``download``, fetched) by torchvision's own dataset class."""
+    from torchvision import datasets
+
+    if issubclass(dataset_cls, datasets.STL10):
+        ds = dataset_cls(root, split=split, download=download)
+        images, targets = ds.data.transpose(0, 2, 3, 1), ds.labels
+    else:
+        ds = dataset_cls(root, train=split == "train", download=download)
+        images, targets = ds.data, ds.targets
+    labels = np.asarray(targets, dtype=np.int64).reshape(-1, 1)
+    return np.ascontiguousarray(images, dtype=np.uint8), labels, list(ds.classes)
+
+
+def _prepare_torchvision(spec: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    dataset_cls = torchvision_class(spec["name"])
+    for split in SPLITS:
+        images, labels, classes = read_torchvision(
+            dataset_cls, Path(spec["path"]), split, spec["download"]
+        )
+        _write_arrays(out_dir, split, {"images": images, "labels": labels})
+    return {
+        "source": "torchvision",
+        "factors": ["class"],
+        "classes": {"class": classes},
+        "image_size": int(images.shape[1]),
+        "has_masks": False,
+    }
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_meta(dataset_dir: Path) -> dict[str, Any]:
+    """Read ``meta.json`` of a prepared dataset."""
+    return read_json(dataset_dir / "meta.json")
+
+
+def load_split(dataset_dir: Path, split: str) -> Split:
+    """Load one prepared split as tensors (images channel-first, contiguous, uint8)."""
+    split_dir = dataset_dir / split
+    for required in ("images.npy", "labels.npy"):
+        if not (split_dir / required).is_file():
+            raise FileNotFoundError(f"{split_dir / required} is missing; run the prepare stage")
+    images = torch.from_numpy(np.load(split_dir / "images.npy"))
+    labels = torch.from_numpy(np.load(split_dir / "labels.npy"))
+    mask_file = split_dir / "masks.npy"
+    masks = torch.from_numpy(np.load(mask_file)) if mask_file.is_file() else None
+    return Split(images.permute(0, 3, 1, 2).contiguous(), labels, masks)

@@ -1,0 +1,38 @@
+"""Weighted k-nearest-neighbour classification on frozen representations (Wu et al. 2018,
+eq. (8)–(9): cosine similarity, votes weighted by exp(s/T)); 003 Table 1 reports 5-NN."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class KNNSpec:
+    k: int = 20
+    temperature: float = 0.1
+    chunk_size: int = 1024
+
+
+@torch.no_grad()
+def knn_accuracy(
+    h_train: torch.Tensor,
+    y_train: torch.Tensor,
+    h_test: torch.Tensor,
+    y_test: torch.Tensor,
+    spec: KNNSpec,
+) -> float:
+    """Top-1 accuracy of the weighted k-NN vote of each test sample among the train samples."""
+    train = F.normalize(h_train.float(), dim=1)
+    n_classes = int(max(y_train.max(), y_test.max())) + 1
+    k = min(spec.k, train.shape[0])
+    hits = 0
+    for start in range(0, h_test.shape[0], spec.chunk_size):
+        test = F.normalize(h_test[start : start + spec.chunk_size].float(), dim=1)
+        sims, idx = (test @ train.T).topk(k, dim=1)
+        weights = (sims / spec.temperature).exp()
+        votes = torch.zeros(test.shape[0], n_classes).scatter_add_(1, y_train[idx], weights)
+        hits += (votes.argmax(1) == y_test[start : start + spec.chunk_size]).sum().item()
+    return hits / h_test.shape[0]

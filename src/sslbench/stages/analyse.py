@@ -1,0 +1,97 @@
+"""Stage 5: Q-Score analysis — both Q-Scores, the five quality metrics of 000 Table 1, and each
+one's AUROC / AUPRC as a predictor of linear-probe correctness (000 §4–5, 001 eq. (1), Fig. 4)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+import torch
+
+from sslbench.analysis.bootstrap import bootstrap_interval
+from sslbench.analysis.prediction import auroc_auprc
+from sslbench.analysis.qscore import activation_percentage, discriminative_features, q_score
+from sslbench.analysis.quality_metrics import make_quality_metrics
+from sslbench.data import sources
+from sslbench.io import atomic_path, write_json
+from sslbench.stages.common import run_name, run_tags
+from sslbench.tracking import tracked_run
+
+log = logging.getLogger(__name__)
+
+
+def sample_scores(
+    h_train: np.ndarray, h_test: np.ndarray, cfg: dict[str, Any]
+) -> tuple[pd.DataFrame, int]:
+    """Every per-sample score, oriented so that higher predicts a correct classification.
+
+    Discriminative features D come from the train set (001: "We discover discriminative
+    features for each pre-trained model using the train set"); scores are computed on test h.
+    """
+    a = activation_percentage(h_train, cfg["epsilon"])
+    d = discriminative_features(a, cfg["lower_percentile"], cfg["upper_percentile"])
+    scores = {"q_score": q_score(h_test, d, cfg["epsilon"])}
+    for name, metric in make_quality_metrics(cfg["soft_sparsity_eta"]).items():
+        scores[name] = metric.oriented(h_test)
+    return pd.DataFrame(scores), len(d)
+
+
+def run(
+    params: dict[str, Any],
+    dataset_dir: Path,
+    features_path: Path,
+    predictions_path: Path,
+    summary_out: Path,
+    scores_out: Path,
+) -> None:
+    meta = sources.load_meta(dataset_dir)
+    cfg = params["qscore"]
+    feats = torch.load(features_path, weights_only=True)
+    h_train, h_test = feats["h_train"].double().numpy(), feats["h_test"].double().numpy()
+    correct = pd.read_csv(predictions_path)["correct"].to_numpy(dtype=bool)
+    scores, n_discriminative = sample_scores(h_train, h_test, cfg)
+    rng = np.random.default_rng(params["seed"])
+    table = {}
+    for name in scores.columns:
+        auroc, auprc = auroc_auprc(scores[name].to_numpy(), correct)
+        ci = bootstrap_interval(
+            scores[name].to_numpy(), correct, cfg["bootstrap_samples"], cfg["confidence"], rng
+        )
+        table[name] = {
+            "auroc": auroc,
+            "auprc": auprc,
+            "auroc_ci": ci["auroc"],
+            "auprc_ci": ci["auprc"],
+        }
+    sparsity = float((np.abs(h_test) < cfg["sparsity_threshold"]).mean() * 100.0)
+    summary = {
+        "metrics": table,
+        "share_correct": float(correct.mean()),
+        "n_test": int(correct.size),
+        "n_discriminative_features": n_discriminative,
+        "representation_dim": int(h_test.shape[1]),
+        "sparsity_percent": sparsity,
+    }
+    with tracked_run(
+        run_name(params, "analyse"),
+        run_tags(params, "analyse", meta["version"]),
+        params,
+    ):
+        mlflow.log_metrics(
+            {f"{name}_{k}": v[k] for name, v in table.items() for k in ("auroc", "auprc")}
+            | {"share_correct": summary["share_correct"], "sparsity_percent": sparsity}
+        )
+        write_json(summary_out, summary)
+        mlflow.log_artifact(str(summary_out))
+    log.info(
+        "Q-Score AUROC %.4f AUPRC %.4f (share correct %.3f)",
+        table["q_score"]["auroc"],
+        table["q_score"]["auprc"],
+        summary["share_correct"],
+    )
+    with atomic_path(scores_out) as tmp:
+        scores.assign(correct=correct).to_csv(tmp, index_label="sample")

@@ -1,0 +1,50 @@
+"""Helpers shared by the stages: model (re)construction and run tags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from sslbench.data.augment import AugmentSpec
+from sslbench.methods import build_method
+from sslbench.methods.base import SSLMethod
+from sslbench.models.resnet import BackboneSpec, build_backbone
+
+
+def build_model(params: dict[str, Any]) -> SSLMethod:
+    """Build the SSL model (backbone + method heads) described by a pretrain config block."""
+    return build_method(
+        params["method"],
+        build_backbone(BackboneSpec(**params["backbone"])),
+        params["method_params"],
+    )
+
+
+def augment_spec(params: dict[str, Any]) -> AugmentSpec:
+    """AugmentSpec from the config's ``augment`` block (YAML lists become tuples)."""
+    return AugmentSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
+
+
+def load_model(path: Path) -> tuple[SSLMethod, dict[str, Any]]:
+    """Load a model saved by the pretrain stage (weights only, never pickled code)."""
+    saved = torch.load(path, weights_only=True)
+    model = build_model(saved["params"])
+    model.load_state_dict(saved["state_dict"])
+    return model, saved["params"]
+
+
+def run_tags(params: dict[str, Any], stage: str, data_version: str) -> dict[str, str]:
+    """MLflow tags that identify a job of the DAG."""
+    return {
+        "stage": stage,
+        "dataset": params["dataset"],
+        "method": params["method"],
+        "seed": str(params["seed"]),
+        "data_version": data_version,
+    }
+
+
+def run_name(params: dict[str, Any], stage: str) -> str:
+    return f"{stage}:{params['dataset']}/{params['method']}/seed{params['seed']}"

@@ -1,0 +1,72 @@
+"""Stage 4: linear probe (per-sample correctness saved) and k-NN accuracy on frozen h."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+import torch
+
+from sslbench.data import sources
+from sslbench.evaluation.knn import KNNSpec, knn_accuracy
+from sslbench.evaluation.linear_probe import LinearProbeSpec, linear_probe
+from sslbench.io import atomic_path, write_json
+from sslbench.stages.common import run_name, run_tags
+from sslbench.tracking import tracked_run
+
+log = logging.getLogger(__name__)
+
+
+def target_column(meta: dict[str, Any], target: str) -> int:
+    """Index of the label column named ``target`` (e.g. Trifeature's 'shape')."""
+    if target not in meta["factors"]:
+        raise ValueError(
+            f"evaluation.target: {target!r} is not a factor of this dataset; "
+            f"allowed {meta['factors']}"
+        )
+    return meta["factors"].index(target)
+
+
+def run(
+    params: dict[str, Any],
+    dataset_dir: Path,
+    features_path: Path,
+    metrics_out: Path,
+    predictions_out: Path,
+) -> None:
+    meta = sources.load_meta(dataset_dir)
+    col = target_column(meta, params["target"])
+    feats = torch.load(features_path, weights_only=True)
+    h_train, h_test = feats["h_train"], feats["h_test"]
+    y_train, y_test = feats["labels_train"][:, col], feats["labels_test"][:, col]
+    with tracked_run(
+        run_name(params, "evaluate"),
+        run_tags(params, "evaluate", meta["version"]),
+        params,
+    ):
+        probe = linear_probe(
+            h_train,
+            y_train,
+            h_test,
+            y_test,
+            LinearProbeSpec(**params["linear_probe"], seed=params["seed"]),
+        )
+        knn = knn_accuracy(h_train, y_train, h_test, y_test, KNNSpec(**params["knn"]))
+        metrics = {"linear_probe_accuracy": probe.accuracy, "knn_accuracy": knn}
+        log.info("linear probe %.4f, k-NN %.4f", probe.accuracy, knn)
+        mlflow.log_metrics(metrics)
+        write_json(metrics_out, {**metrics, "target": params["target"], "n_test": len(y_test)})
+        table = pd.DataFrame(
+            {
+                "label": y_test.numpy(),
+                "prediction": probe.predictions.numpy(),
+                "correct": probe.correct.numpy(),
+                "confidence": probe.confidence.numpy(),
+            }
+        )
+        with atomic_path(predictions_out) as tmp:
+            table.to_csv(tmp, index_label="sample")
+        mlflow.log_artifact(str(metrics_out))

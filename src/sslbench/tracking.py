@@ -1,0 +1,79 @@
+"""MLflow tracking: one run per pipeline job, tagged with git commit, config hash and data version.
+
+The store is ``sqlite:///mlflow.db`` (MLflow's ./mlruns file store errors in current releases);
+:func:`init_store` creates the database and experiment once, before parallel jobs start, because
+processes that create a new SQLite store at the same moment crash on the schema.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import subprocess
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+import mlflow  # noqa: E402  (telemetry must be off before the import)
+
+MAX_PARAM_LENGTH = 6000
+
+
+def config_hash(cfg: Mapping[str, Any]) -> str:
+    """Short, stable hash of a config block (sorted-key JSON)."""
+    return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def git_commit(cwd: Path | None = None) -> str:
+    """HEAD commit of the repository the pipeline runs from, or 'unknown' outside git."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return out.stdout.strip()
+
+
+def flatten(cfg: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested config → {"a.b.c": "value"} for ``mlflow.log_params``."""
+    flat: dict[str, str] = {}
+    for key, value in cfg.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = json.dumps(value)[:MAX_PARAM_LENGTH]
+    return flat
+
+
+def init_store(tracking_uri: str, experiment: str, artifact_root: Path) -> str:
+    """Create the tracking database and the experiment if absent; return the experiment id."""
+    mlflow.set_tracking_uri(tracking_uri)
+    client = mlflow.MlflowClient()
+    found = client.get_experiment_by_name(experiment)
+    if found is not None:
+        return found.experiment_id
+    artifact_root.mkdir(parents=True, exist_ok=True)
+    return client.create_experiment(experiment, artifact_location=artifact_root.resolve().as_uri())
+
+
+@contextlib.contextmanager
+def tracked_run(
+    run_name: str, tags: Mapping[str, str], params: Mapping[str, Any]
+) -> Iterator[mlflow.ActiveRun]:
+    """Start an MLflow run with ``tags`` and flattened ``params``.
+
+    The store and experiment come from ``MLFLOW_TRACKING_URI`` and ``MLFLOW_EXPERIMENT_NAME``,
+    which the workflow sets from the config's ``tracking`` block.
+    """
+    with mlflow.start_run(run_name=run_name) as run:
+        mlflow.set_tags(
+            {**tags, "git_commit": git_commit(), "config_hash": config_hash(dict(params))}
+        )
+        mlflow.log_params(flatten(params))
+        yield run

@@ -1,0 +1,69 @@
+import copy
+
+import pytest
+import yaml
+
+from sslbench.config import ConfigError, validate_config
+
+
+def _merged(base: dict, override: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def test_shipped_configs_are_valid(repo, default_config, schema_path):
+    validate_config(default_config, schema_path)
+    tiny = yaml.safe_load((repo / "config" / "test.yaml").read_text())
+    validate_config(_merged(default_config, tiny), schema_path)
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ({"pretrain": {"epochs": "ten"}}, r"pretrain\.epochs: 'ten' is not of type 'integer'"),
+        ({"pretrain": {"epochs": 0}}, r"pretrain\.epochs: 0 is less than the minimum of 1"),
+        (
+            {"pretrain": {"methods": ["simclr", "mocov9"]}},
+            r"pretrain\.methods\.1: 'mocov9'.*simclr",
+        ),
+        ({"pretrain": {"datasets": ["cifar"]}}, r"pretrain\.datasets: 'cifar' is not defined"),
+        ({"pretrain": {"optimiser": {}}}, r"pretrain: unknown key\(s\) 'optimiser'"),
+        (
+            {"pretrain": {"backbone": {"stem": "tiny"}}},
+            r"pretrain\.backbone\.stem: 'tiny'.*'cifar'",
+        ),
+        ({"datasets": {"trifeature": {"target": "class"}}}, r"datasets\.trifeature\.target"),
+        ({"datasets": {"trifeature": {"source": "lmdb"}}}, r"datasets\.trifeature\.source: 'lmdb'"),
+        (
+            {
+                "datasets": {
+                    "folder": {
+                        "source": "imagefolder",
+                        "target": "class",
+                        "path": "/nope",
+                        "image_size": 32,
+                    }
+                }
+            },
+            r"datasets\.folder\.path: '/nope' is not a directory",
+        ),
+        ({"augment": {"flip_p": 1.5}}, r"augment\.flip_p: 1\.5 is greater than the maximum of 1"),
+        ({"analysis": {"qscore": {"lower_percentile": 96}}}, r"lower_percentile"),
+        ({"tracking": {"tracking_uri": "./mlruns"}}, r"tracking\.tracking_uri"),
+    ],
+)
+def test_bad_values_name_the_key(default_config, schema_path, override, expected):
+    with pytest.raises(ConfigError, match=expected):
+        validate_config(_merged(default_config, override), schema_path)
+
+
+def test_every_problem_is_reported_at_once(default_config, schema_path):
+    bad = _merged(default_config, {"threads": 0, "features": {"batch_size": -1}})
+    with pytest.raises(ConfigError) as info:
+        validate_config(bad, schema_path)
+    assert "threads" in str(info.value) and "features.batch_size" in str(info.value)

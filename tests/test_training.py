@@ -1,0 +1,81 @@
+import dataclasses
+
+import pytest
+import torch
+
+from sslbench.data.trifeature import generate_trifeature
+from sslbench.methods import build_method
+from sslbench.models.resnet import BackboneSpec, build_backbone
+from sslbench.training.loop import NonFiniteLossError, TrainSpec, train
+from sslbench.training.optim import OptimSpec
+
+
+@pytest.fixture(scope="module")
+def images() -> torch.Tensor:
+    data = generate_trifeature(n=128, image_size=16, seed=0)
+    return torch.from_numpy(data.images).permute(0, 3, 1, 2).contiguous()
+
+
+def _model(seed: int = 0):
+    torch.manual_seed(seed)
+    backbone = build_backbone(BackboneSpec("resnet18", 4, "cifar"))
+    params = {"temperature": 0.5, "projection_hidden_dim": 16, "projection_dim": 8}
+    return build_method("simclr", backbone, params)
+
+
+SPEC = TrainSpec(epochs=3, batch_size=32, seed=0, optimizer=OptimSpec("adam", 1e-3, 0.0, 0.9, 0.0))
+
+
+def test_training_lowers_the_loss(images, tmp_path):
+    spec = dataclasses.replace(SPEC, epochs=6)
+    history = train(_model(), images, spec, tmp_path)
+    assert len(history) == 6
+    assert history[-1]["loss"] < history[0]["loss"]
+
+
+def test_checkpoint_per_epoch_and_only_the_newest_kept(images, tmp_path):
+    train(_model(), images, dataclasses.replace(SPEC, keep_checkpoints=2), tmp_path)
+    assert sorted(p.name for p in tmp_path.glob("*.pt")) == ["epoch_0002.pt", "epoch_0003.pt"]
+
+
+def test_interrupted_run_resumes_to_the_same_weights(images, tmp_path):
+    reference = _model()
+    train(reference, images, SPEC, tmp_path / "full")
+
+    class Interrupt(Exception):
+        pass
+
+    def stop_after_first_epoch(epoch, record):
+        if epoch == 1:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train(_model(), images, SPEC, tmp_path / "cut", on_epoch_end=stop_after_first_epoch)
+    resumed = _model(seed=123)  # different init: everything must come from the checkpoint
+    history = train(resumed, images, SPEC, tmp_path / "cut")
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    for (name, a), (_, b) in zip(
+        reference.state_dict().items(), resumed.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name
+
+
+def test_non_finite_loss_stops_with_method_epoch_and_step(images, tmp_path):
+    model = _model()
+    calls = {"n": 0}
+    original = model.loss
+
+    def loss_that_explodes(views):
+        calls["n"] += 1
+        value = original(views)
+        return value * float("nan") if calls["n"] == 6 else value
+
+    model.loss = loss_that_explodes
+    with pytest.raises(NonFiniteLossError, match=r"simclr.*epoch 2, step 2"):
+        train(model, images, SPEC, tmp_path)
+    assert [p.name for p in tmp_path.glob("*.pt")] == ["epoch_0001.pt"]
+
+
+def test_batch_larger_than_dataset_names_the_key(images, tmp_path):
+    with pytest.raises(ValueError, match="pretrain.batch_size"):
+        train(_model(), images, dataclasses.replace(SPEC, batch_size=1000), tmp_path)

@@ -1,0 +1,75 @@
+import pytest
+
+from sslbench.report.verdicts import (
+    INCONCLUSIVE,
+    NOT_REPLICATED,
+    REPLICATED,
+    best_of,
+    ci_above,
+    evaluate_claim,
+)
+
+
+@pytest.mark.parametrize(
+    ("interval", "verdict"),
+    [((0.55, 0.7), REPLICATED), ((0.3, 0.45), NOT_REPLICATED), ((0.45, 0.6), INCONCLUSIVE)],
+)
+def test_ci_above(interval, verdict):
+    assert ci_above(interval, 0.5) == verdict
+
+
+def test_best_of():
+    assert best_of(0.7, {"a": 0.6, "b": 0.7}, {"a": (0.5, 0.7), "b": (0.6, 0.8)}) == REPLICATED
+    assert best_of(0.6, {"a": 0.8}, {"a": (0.7, 0.9)}) == NOT_REPLICATED
+    assert best_of(0.6, {"a": 0.65}, {"a": (0.55, 0.75)}) == INCONCLUSIVE
+
+
+def _summary(q_auprc_ci, share):
+    return {
+        "share_correct": share,
+        "metrics": {
+            "q_score": {
+                "auroc": 0.6,
+                "auprc": 0.7,
+                "auroc_ci": [0.55, 0.65],
+                "auprc_ci": q_auprc_ci,
+            }
+        },
+    }
+
+
+def test_share_correct_threshold_comes_from_the_data():
+    claim = {
+        "score": "q_score",
+        "stat": "auprc",
+        "rule": {"kind": "ci_above", "threshold": "share_correct"},
+    }
+    assert evaluate_claim(claim, _summary([0.6, 0.8], 0.5))["verdict"] == REPLICATED
+    assert evaluate_claim(claim, _summary([0.6, 0.8], 0.9))["verdict"] == NOT_REPLICATED
+
+
+def test_unknown_rule_is_an_error():
+    claim = {"score": "q_score", "stat": "auroc", "rule": {"kind": "vibes"}}
+    with pytest.raises(ValueError, match="rule kind"):
+        evaluate_claim(claim, _summary([0.6, 0.8], 0.5))
+
+
+def test_registry_claims_all_evaluate(repo):
+    import yaml
+
+    registry = yaml.safe_load((repo / "workflow" / "report" / "claims.yaml").read_text())
+    metrics = {
+        name: {"auroc": 0.6, "auprc": 0.7, "auroc_ci": [0.5, 0.7], "auprc_ci": [0.6, 0.8]}
+        for name in [
+            "q_score",
+            "q_score_v1",
+            "mean",
+            "std",
+            "soft_sparsity",
+            "l1_norm",
+            "z_score_max",
+        ]
+    }
+    for claim in registry["claims"]:
+        result = evaluate_claim(claim, {"metrics": metrics, "share_correct": 0.5})
+        assert result["verdict"] in {REPLICATED, NOT_REPLICATED, INCONCLUSIVE}

@@ -1,0 +1,26 @@
+"""Linear probe (per-sample correctness) and k-NN accuracy on frozen representations."""
+
+
+rule evaluate:
+    input:
+        meta=f"{DATA}/{{dataset}}/meta.json",
+        features=f"{RUN}/features.pt",
+    output:
+        metrics=f"{RUN}/eval.json",
+        predictions=f"{RUN}/predictions.csv",
+    log:
+        f"{LOGS}/evaluate/{{dataset}}/{{method}}/seed{{seed}}.log",
+    conda:
+        "../envs/sslbench.yaml"
+    threads: config["threads"]
+    params:
+        cfg=lambda wc: as_json(
+            run_id(wc)
+            | {"target": config["datasets"][wc.dataset]["target"]}
+            | config["evaluation"]
+        ),
+        data=lambda wc: f"{DATA}/{wc.dataset}",
+    shell:
+        '"$SSLBENCH_PYTHON" -m sslbench.cli evaluate --threads {threads} --params {params.cfg:q} --dataset-dir {params.data:q}'
+        " --features-path {input.features:q} --metrics-out {output.metrics:q}"
+        " --predictions-out {output.predictions:q} > {log:q} 2>&1"

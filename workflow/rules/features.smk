@@ -1,0 +1,20 @@
+"""Feature extraction: h (before the projector) and z (after) for train and test."""
+
+
+rule features:
+    input:
+        meta=f"{DATA}/{{dataset}}/meta.json",
+        model=f"{RUN}/model.pt",
+    output:
+        f"{RUN}/features.pt",
+    log:
+        f"{LOGS}/features/{{dataset}}/{{method}}/seed{{seed}}.log",
+    conda:
+        "../envs/sslbench.yaml"
+    threads: config["threads"]
+    params:
+        cfg=lambda wc: as_json(config["features"]),
+        data=lambda wc: f"{DATA}/{wc.dataset}",
+    shell:
+        '"$SSLBENCH_PYTHON" -m sslbench.cli features --threads {threads} --params {params.cfg:q} --dataset-dir {params.data:q}'
+        " --model-path {input.model:q} --out {output:q} > {log:q} 2>&1"
