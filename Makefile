@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.sslbench-installed
 
-.PHONY: setup run test lint browser clean
+.PHONY: setup run test lint browser ui clean
 
 setup: $(STAMP)
 
@@ -18,6 +18,10 @@ $(STAMP): requirements.txt pyproject.toml
 
 run: setup
 	$(BIN)/snakemake --cores all
+
+# MLflow UI on http://127.0.0.1:5000 (loopback only; see src/sslbench/ui.py).
+ui: setup
+	$(BIN)/python -m sslbench.ui
 
 # Headless Chromium for the report test (Debian package; needs root or sudo).
 browser:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from workflow_runner import copy_workflow, snakemake
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
@@ -26,3 +27,12 @@ def default_config() -> dict:
 @pytest.fixture(scope="session")
 def schema_path() -> Path:
     return REPO / "workflow" / "schemas" / "config.schema.yaml"
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline(tmp_path_factory) -> Path:
+    """One real run of the DAG on config/test.yaml, shared by the tests that read its outputs."""
+    work = copy_workflow(tmp_path_factory.mktemp("pipeline"))
+    result = snakemake(work)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return work

@@ -38,20 +38,6 @@ def test_imagefolder_is_prepared_with_classes_and_resized(tmp_path):
     assert split.labels[:, 0].tolist() == [0, 0, 0, 1, 1, 1]
 
 
-def test_corrupt_image_names_the_file(tmp_path):
-    _write_folder(tmp_path / "src")
-    bad = tmp_path / "src" / "train" / "dog" / "0001.png"
-    bad.write_bytes(b"not an image")
-    spec = {
-        "source": "imagefolder",
-        "target": "class",
-        "path": str(tmp_path / "src"),
-        "image_size": 16,
-    }
-    with pytest.raises(ValueError, match="0001.png"):
-        sources.prepare(spec, tmp_path / "out")
-
-
 def test_missing_split_directory_is_named(tmp_path):
     (tmp_path / "src" / "train" / "a").mkdir(parents=True)
     spec = {

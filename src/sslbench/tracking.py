@@ -62,6 +62,20 @@ def init_store(tracking_uri: str, experiment: str, artifact_root: Path) -> str:
     return client.create_experiment(experiment, artifact_location=artifact_root.resolve().as_uri())
 
 
+def _close_stale_runs(run_name: str) -> None:
+    client = mlflow.MlflowClient()
+    name = os.environ.get("MLFLOW_EXPERIMENT_NAME")
+    experiment = client.get_experiment_by_name(name) if name else None
+    if experiment is None:
+        return
+    stale = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"attributes.run_name = '{run_name}' and attributes.status = 'RUNNING'",
+    )
+    for run in stale:
+        client.set_terminated(run.info.run_id, status="KILLED")
+
+
 @contextlib.contextmanager
 def tracked_run(
     run_name: str, tags: Mapping[str, str], params: Mapping[str, Any]
@@ -69,8 +83,10 @@ def tracked_run(
     """Start an MLflow run with ``tags`` and flattened ``params``.
 
     The store and experiment come from ``MLFLOW_TRACKING_URI`` and ``MLFLOW_EXPERIMENT_NAME``,
-    which the workflow sets from the config's ``tracking`` block.
+    which the workflow sets from the config's ``tracking`` block. A run of the same name left
+    RUNNING by a killed job is marked KILLED first, so the store never shows it as live.
     """
+    _close_stale_runs(run_name)
     with mlflow.start_run(run_name=run_name) as run:
         mlflow.set_tags(
             {**tags, "git_commit": git_commit(), "config_hash": config_hash(dict(params))}

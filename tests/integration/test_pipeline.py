@@ -12,38 +12,20 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import mlflow
 import pytest
+from workflow_runner import RUN_DIR, planned_rules, snakemake
 
 pytestmark = pytest.mark.integration
 
-RUN_DIR = Path("results/trifeature/simclr/seed0")
 METRICS = ["q_score", "q_score_v1", "mean", "std", "soft_sparsity", "l1_norm", "z_score_max"]
 
 
-def snakemake(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/test.yaml"]
-    return subprocess.run(
-        [*cmd, *args], cwd=workdir, capture_output=True, text=True, env=env, timeout=900
-    )
-
-
-def planned_rules(result: subprocess.CompletedProcess) -> set[str]:
-    return set(re.findall(r"^(?:local)?rule (\w+):", result.stdout + result.stderr, re.M))
-
-
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory, repo) -> Path:
-    work = tmp_path_factory.mktemp("pipeline")
-    for name in ("Snakefile", "workflow", "config"):
-        src = repo / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name)
-    result = snakemake(work)
-    assert result.returncode == 0, result.stderr[-5000:]
-    return work
+def workdir(tiny_pipeline) -> Path:
+    return tiny_pipeline
 
 
 def test_every_stage_wrote_its_outputs(workdir):
@@ -145,7 +127,7 @@ def test_changing_one_parameter_reruns_exactly_its_dependants(workdir):
     (workdir / "config/knn.yaml").write_text(
         "evaluation:\n  knn:\n    k: 7\n    temperature: 0.1\n"
     )
-    result = snakemake(workdir, "--dry-run", "--configfile", "config/test.yaml", "config/knn.yaml")
+    result = snakemake(workdir, "--dry-run", configfiles=("config/test.yaml", "config/knn.yaml"))
     assert result.returncode == 0, result.stderr
     assert planned_rules(result) == {"evaluate", "qscore", "report", "all"}
 
@@ -153,27 +135,5 @@ def test_changing_one_parameter_reruns_exactly_its_dependants(workdir):
         "methods:\n  simclr:\n    temperature: 0.5\n    projection_hidden_dim: 32\n"
         "    projection_dim: 16\n"
     )
-    result = snakemake(workdir, "--dry-run", "--configfile", "config/test.yaml", "config/tau.yaml")
+    result = snakemake(workdir, "--dry-run", configfiles=("config/test.yaml", "config/tau.yaml"))
     assert planned_rules(result) == {"pretrain", "features", "evaluate", "qscore", "report", "all"}
-
-
-def test_bad_config_value_fails_before_any_job_naming_the_key(workdir):
-    before = (workdir / RUN_DIR / "model.pt").stat().st_mtime_ns
-    result = snakemake(workdir, "--config", "threads=0")
-    assert result.returncode != 0
-    assert "config key threads: 0 is less than the minimum of 1" in result.stderr
-    assert planned_rules(result) == set()
-    assert (workdir / RUN_DIR / "model.pt").stat().st_mtime_ns == before
-
-
-def test_use_conda_without_conda_says_one_clear_sentence(workdir):
-    env = {k: v for k, v in os.environ.items()}
-    env["PATH"] = os.pathsep.join(
-        p for p in env["PATH"].split(os.pathsep) if not (Path(p) / "conda").exists()
-    )
-    result = snakemake(workdir, "--use-conda", env=env)
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert "--use-conda needs conda" in output and "make run" in output
-    assert "Traceback" not in output
-    assert planned_rules(result) == set()

@@ -188,12 +188,25 @@ def load_meta(dataset_dir: Path) -> dict[str, Any]:
     return read_json(dataset_dir / "meta.json")
 
 
+def verify(dataset_dir: Path, split: str) -> None:
+    """Check the split's files against the SHA-256 recorded in meta.json at preparation."""
+    recorded = load_meta(dataset_dir)["files"]
+    for name in sorted(n for n in recorded if n.startswith(f"{split}/")):
+        path = dataset_dir / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing; rerun the prepare stage")
+        if _sha256(path) != recorded[name]:
+            raise ValueError(
+                f"{path} differs from the version recorded in {dataset_dir / 'meta.json'} "
+                "(changed after preparation); delete the dataset folder and rerun the pipeline"
+            )
+
+
 def load_split(dataset_dir: Path, split: str) -> Split:
-    """Load one prepared split as tensors (images channel-first, contiguous, uint8)."""
+    """Load one prepared split as tensors (images channel-first, contiguous, uint8), after
+    verifying its files against the hashes recorded at preparation."""
     split_dir = dataset_dir / split
-    for required in ("images.npy", "labels.npy"):
-        if not (split_dir / required).is_file():
-            raise FileNotFoundError(f"{split_dir / required} is missing; run the prepare stage")
+    verify(dataset_dir, split)
     images = torch.from_numpy(np.load(split_dir / "images.npy"))
     labels = torch.from_numpy(np.load(split_dir / "labels.npy"))
     mask_file = split_dir / "masks.npy"

@@ -38,5 +38,12 @@ class SSLMethod(nn.Module):
     def loss(self, views: Sequence[torch.Tensor]) -> torch.Tensor:
         raise NotImplementedError
 
+    def before_optimizer_step(self, progress: float) -> None:
+        """Edit gradients after ``backward()``, before the optimiser steps (no-op by default).
+
+        ``progress`` is the fraction of training done before this step (step / total steps);
+        e.g. SwAV drops the prototypes' gradients during the first part of training.
+        """
+
     def on_step_end(self, progress: float) -> None:
         """Update non-gradient state; ``progress`` is the fraction of training done."""

@@ -12,7 +12,7 @@ import torch
 from sslbench.data import sources
 from sslbench.io import atomic_path, write_json
 from sslbench.stages.common import augment_spec, build_model, run_name, run_tags
-from sslbench.tracking import tracked_run
+from sslbench.tracking import config_hash, tracked_run
 from sslbench.training.loop import TrainSpec, train
 from sslbench.training.optim import OptimSpec
 
@@ -46,16 +46,30 @@ def run(params: dict[str, Any], dataset_dir: Path, model_out: Path, history_out:
         run_tags(params, "pretrain", meta["version"]),
         params,
     ):
+        logged: set[int] = set()
+
+        def log_epoch(epoch: int, record: dict[str, float]) -> None:
+            mlflow.log_metrics(
+                {
+                    "train_loss": record["loss"],
+                    "lr": record["lr"],
+                    "epoch_seconds": record["seconds"],
+                },
+                step=epoch,
+            )
+            logged.add(epoch)
+
         history = train(
             model,
             images,
             spec,
             model_out.parent / "checkpoints",
-            on_epoch_end=lambda epoch, rec: mlflow.log_metrics(
-                {"train_loss": rec["loss"], "lr": rec["lr"], "epoch_seconds": rec["seconds"]},
-                step=epoch,
-            ),
+            on_epoch_end=log_epoch,
+            fingerprint=config_hash(params),
         )
+        for record in history:  # epochs restored from a checkpoint of an interrupted job
+            if record["epoch"] not in logged:
+                log_epoch(record["epoch"], record)
         mlflow.log_metrics(
             {
                 "final_train_loss": history[-1]["loss"],

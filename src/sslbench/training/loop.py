@@ -50,8 +50,13 @@ def train(
     spec: TrainSpec,
     checkpoint_dir: Path,
     on_epoch_end: EpochCallback | None = None,
+    fingerprint: str = "",
 ) -> list[dict[str, float]]:
-    """Train ``method`` on uint8 ``images`` (N, 3, H, W); return the per-epoch history."""
+    """Train ``method`` on uint8 ``images`` (N, 3, H, W); return the per-epoch history.
+
+    ``fingerprint`` identifies the run's configuration; checkpoints written under another
+    fingerprint (a changed config) are discarded instead of resumed.
+    """
     steps_per_epoch = images.shape[0] // spec.batch_size
     if steps_per_epoch == 0:
         raise ValueError(
@@ -63,7 +68,7 @@ def train(
     augment = BatchAugment(spec.augment, images.shape[-1])
     generator = torch.Generator().manual_seed(spec.seed)
     torch.manual_seed(spec.seed)
-    start_epoch, history = _resume(method, optimizer, generator, checkpoint_dir)
+    start_epoch, history = _resume(method, optimizer, generator, checkpoint_dir, fingerprint)
 
     for epoch in range(start_epoch, spec.epochs):
         method.train()
@@ -84,6 +89,7 @@ def train(
                 )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            method.before_optimizer_step(step / total_steps)
             optimizer.step()
             method.on_step_end((step + 1) / total_steps)
             running += value
@@ -105,7 +111,7 @@ def train(
             "seconds": time.perf_counter() - started,
         }
         history.append(record)
-        _save_checkpoint(method, optimizer, generator, history, checkpoint_dir, spec)
+        _save_checkpoint(method, optimizer, generator, history, checkpoint_dir, spec, fingerprint)
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, record)
     return history
@@ -122,10 +128,12 @@ def _save_checkpoint(
     history: list[dict[str, float]],
     checkpoint_dir: Path,
     spec: TrainSpec,
+    fingerprint: str,
 ) -> None:
     epoch = len(history)
     state = {
         "epoch": epoch,
+        "fingerprint": fingerprint,
         "model": method.state_dict(),
         "optimizer": optimizer.state_dict(),
         "generator": generator.get_state(),
@@ -143,11 +151,19 @@ def _resume(
     optimizer: torch.optim.Optimizer,
     generator: torch.Generator,
     checkpoint_dir: Path,
+    fingerprint: str,
 ) -> tuple[int, list[dict[str, float]]]:
     checkpoints = sorted(checkpoint_dir.glob(CHECKPOINT_GLOB))
     if not checkpoints:
         return 0, []
     state = torch.load(checkpoints[-1], weights_only=True)
+    if state.get("fingerprint") != fingerprint:
+        log.warning(
+            "discarding %d checkpoint(s) of another config in %s", len(checkpoints), checkpoint_dir
+        )
+        for stale in checkpoints:
+            stale.unlink()
+        return 0, []
     method.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     generator.set_state(state["generator"])

@@ -55,9 +55,39 @@ def test_shipped_configs_are_valid(repo, default_config, schema_path):
         ({"augment": {"flip_p": 1.5}}, r"augment\.flip_p: 1\.5 is greater than the maximum of 1"),
         ({"analysis": {"qscore": {"lower_percentile": 96}}}, r"lower_percentile"),
         ({"tracking": {"tracking_uri": "./mlruns"}}, r"tracking\.tracking_uri"),
+        ({"pretrain": {"seeds": ["0"]}}, r"pretrain\.seeds\.0: '0' is not of type 'integer'"),
+        ({"pretrain": {"seeds": [1, 1]}}, r"pretrain\.seeds: .*non-unique"),
+        ({"pretrain": {"batch_size": 1}}, r"pretrain\.batch_size: 1 is less than the minimum"),
+        ({"pretrain": {"backbone": {"base_width": 2}}}, r"pretrain\.backbone\.base_width"),
+        ({"pretrain": {"optimizer": {"name": "rmsprop"}}}, r"optimizer\.name: 'rmsprop'.*'lars'"),
+        ({"pretrain": {"optimizer": {"lr": -1}}}, r"pretrain\.optimizer\.lr"),
+        ({"augment": {"blur_p": 0.5}}, r"augment: unknown key\(s\) 'blur_p'"),
+        ({"augment": {"crop_scale": [0.0, 1.0]}}, r"augment\.crop_scale\.0"),
+        ({"augment": {"mean": [0.5, 0.5]}}, r"augment\.mean"),
+        ({"datasets": {"trifeature": {"image_size": 8}}}, r"datasets\.trifeature\.image_size"),
+        ({"datasets": {"trifeature": {"path": "/data"}}}, r"datasets\.trifeature: has keys"),
+        (
+            {
+                "datasets": {
+                    "tv": {
+                        "source": "torchvision",
+                        "target": "class",
+                        "path": "x",
+                        "download": False,
+                    }
+                }
+            },
+            r"datasets\.tv: 'name' is a required property",
+        ),
+        ({"datasets": {"bad name!": {"source": "trifeature"}}}, r"datasets"),
+        ({"analysis": {"qscore": {"confidence": 1.5}}}, r"analysis\.qscore\.confidence"),
+        ({"analysis": {"qscore": {"bootstrap_samples": 5}}}, r"bootstrap_samples"),
+        ({"evaluation": {"knn": {"k": 0}}}, r"evaluation\.knn\.k"),
+        ({"methods": {"simclr": {"temperature": 0}}}, r"methods\.simclr\.temperature"),
+        ({"methods": {"simclr": {"tau": 0.5}}}, r"methods\.simclr: unknown key\(s\) 'tau'"),
     ],
 )
-def test_bad_values_name_the_key(default_config, schema_path, override, expected):
+def test_malformed_config_names_the_key(default_config, schema_path, override, expected):
     with pytest.raises(ConfigError, match=expected):
         validate_config(_merged(default_config, override), schema_path)
 
@@ -67,3 +97,10 @@ def test_every_problem_is_reported_at_once(default_config, schema_path):
     with pytest.raises(ConfigError) as info:
         validate_config(bad, schema_path)
     assert "threads" in str(info.value) and "features.batch_size" in str(info.value)
+
+
+def test_missing_required_key_is_named(default_config, schema_path):
+    bad = copy.deepcopy(default_config)
+    del bad["pretrain"]["epochs"]
+    with pytest.raises(ConfigError, match=r"pretrain: 'epochs' is a required property"):
+        validate_config(bad, schema_path)

@@ -1,0 +1,88 @@
+"""A pretraining job killed with SIGKILL mid-epoch resumes from its last complete checkpoint and
+ends with exactly the metrics of an uninterrupted run; a non-finite loss stops the job with a
+message naming method, epoch and step, keeping the last good checkpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from workflow_runner import RUN_DIR, copy_workflow, snakemake
+
+pytestmark = pytest.mark.reliability
+
+LONGER = "pretrain:\n  epochs: 6\n"
+OUTPUTS = ("history.json", "eval.json", "qscore.json", "predictions.csv", "scores.csv")
+
+
+def _pretrain_pid(work: Path) -> int | None:
+    """The pretraining job's process running in ``work``."""
+    out = subprocess.run(["pgrep", "-f", "sslbench.cli pretrain"], capture_output=True, text=True)
+    for pid in map(int, out.stdout.split()):
+        try:
+            if Path(f"/proc/{pid}/cwd").resolve() == work.resolve():
+                return pid
+        except OSError:
+            continue
+    return None
+
+
+def _results(work: Path) -> dict[str, object]:
+    results = {}
+    for name in OUTPUTS:
+        text = (work / RUN_DIR / name).read_text()
+        results[name] = json.loads(text) if name.endswith(".json") else text
+    for record in results["history.json"]:
+        record.pop("seconds")  # wall time is the one thing allowed to differ
+    return results
+
+
+def test_killed_pretraining_resumes_to_identical_metrics(tmp_path):
+    reference = copy_workflow(tmp_path / "reference")
+    (reference / "config/longer.yaml").write_text(LONGER)
+    files = ("config/test.yaml", "config/longer.yaml")
+    assert snakemake(reference, configfiles=files).returncode == 0
+
+    work = copy_workflow(tmp_path / "killed")
+    (work / "config/longer.yaml").write_text(LONGER)
+    proc = snakemake(work, configfiles=files, wait=False)
+    checkpoints = work / RUN_DIR / "checkpoints"
+    deadline = time.monotonic() + 600
+    while not list(checkpoints.glob("epoch_0002.pt")) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read()
+        time.sleep(0.02)
+    pid = _pretrain_pid(work)
+    assert pid is not None, "the pretraining job should still be running"
+    os.kill(pid, signal.SIGKILL)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode != 0
+    assert not (work / RUN_DIR / "model.pt").exists()
+    assert not list((work / RUN_DIR).rglob("*.tmp")), "no partly written file may remain"
+    kept = sorted(p.name for p in checkpoints.glob("epoch_*.pt"))
+    assert kept and kept[-1] >= "epoch_0002.pt"
+
+    rerun = snakemake(work, configfiles=files)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    log = (work / "logs/pretrain/trifeature/simclr/seed0.log").read_text()
+    assert re.search(r"resuming from \S+epoch_000[2-6]\.pt", log), log[-2000:]
+    assert _results(work) == _results(reference)
+
+
+def test_non_finite_loss_stops_the_job_with_a_clear_message(tmp_path):
+    work = copy_workflow(tmp_path / "nan")
+    (work / "config/explode.yaml").write_text(
+        "pretrain:\n  epochs: 3\n  optimizer:\n    name: sgd\n    lr: 1.0e+30\n"
+        "    weight_decay: 0.0\n    momentum: 0.9\n    warmup_epochs: 0\n"
+    )
+    result = snakemake(work, configfiles=("config/test.yaml", "config/explode.yaml"))
+    assert result.returncode != 0
+    log = (work / "logs/pretrain/trifeature/simclr/seed0.log").read_text()
+    assert "method simclr: loss is nan" in log or "method simclr: loss is inf" in log
+    assert "at epoch" in log and "step" in log
+    assert not (work / RUN_DIR / "model.pt").exists()

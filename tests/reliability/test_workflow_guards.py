@@ -1,0 +1,48 @@
+"""Bad configs and --use-conda without conda stop before any job starts, with one clear message."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from workflow_runner import RUN_DIR, copy_workflow, planned_rules, snakemake
+
+pytestmark = pytest.mark.reliability
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return copy_workflow(tmp_path_factory.mktemp("guards"))
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("threads=0", "config key threads: 0 is less than the minimum of 1"),
+        ("pretrain={'methods': ['simclr', 'nope']}", "config key pretrain"),
+    ],
+)
+def test_bad_config_fails_before_any_job_naming_the_key(workdir, override, message):
+    result = snakemake(workdir, "--config", override)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert planned_rules(result) == set()
+    assert not (workdir / "data").exists() and not (workdir / RUN_DIR).exists()
+
+
+def test_use_conda_without_conda_says_one_clear_sentence(workdir):
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join(
+        p
+        for p in env["PATH"].split(os.pathsep)
+        if not ((Path(p) / "conda").exists() or (Path(p) / "mamba").exists())
+    )
+    result = snakemake(workdir, "--use-conda", env=env)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "--use-conda needs conda" in output and "make run" in output
+    assert "Traceback" not in output
+    assert planned_rules(result) == set()
+    assert not (workdir / "data").exists()
