@@ -1,0 +1,99 @@
+"""InfoNCE with the variants the papers study, in one implementation.
+
+- Plain InfoNCE / NT-Xent (Oord et al. 2018; Chen et al. 2020 eq. 1; 002 eq. (1)):
+  ℓ_i = −log exp(s_ii⁺/τ) / Σ_{k≠i} exp(s_ik/τ) over the 2N views of a batch, or over a
+  memory queue of negatives (MoCo, He et al. 2020).
+- Per-dimension temperature (002 §3–4): s(a, b) = Σ_j a_j b_j / τ_j, i.e. aᵀ D b with
+  D = diag(1/τ). 002's text once writes τ_c > τ_s, but its Prop. 3 (τ_c ∼ σ_c/σ_s with τ_s = 1)
+  and Fig. 1 use τ_c < τ_s; callers pass the vector they want.
+- No ℓ2 normalisation (002 Table 2): the dot product of the raw embeddings.
+- Implicit feature modification, IFM (004 eq. (2)): the positive logit is lowered by ε/τ and
+  every negative logit raised by ε/τ, the closed form of perturbing v⁺ − εv and v⁻ + εv.
+
+For the per-dimension temperature the "logit" is already s(a, b) (τ inside the sum), so IFM,
+which needs one scalar τ, is only defined with a scalar temperature.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+Temperature = float | torch.Tensor
+
+
+def similarity_logits(
+    a: torch.Tensor, b: torch.Tensor, temperature: Temperature, normalise: bool
+) -> torch.Tensor:
+    """Matrix of s(a_i, b_k)/τ: cosine (or raw dot) similarity weighted per dimension by 1/τ."""
+    if normalise:
+        a, b = F.normalize(a, dim=1), F.normalize(b, dim=1)
+    if isinstance(temperature, torch.Tensor) and temperature.ndim == 1:
+        if temperature.shape[0] != a.shape[1]:
+            raise ValueError(
+                f"per-dimension temperature has {temperature.shape[0]} entries for "
+                f"{a.shape[1]}-dimensional embeddings"
+            )
+        return (a / temperature) @ b.T
+    return a @ b.T / temperature
+
+
+def _ifm_shift(temperature: Temperature, epsilon: float) -> float:
+    if epsilon == 0.0:
+        return 0.0
+    if isinstance(temperature, torch.Tensor) and temperature.numel() > 1:
+        raise ValueError("IFM (004 eq. 2) needs one scalar temperature, not a per-dimension one")
+    return epsilon / float(temperature)
+
+
+def info_nce(
+    z0: torch.Tensor,
+    z1: torch.Tensor,
+    temperature: Temperature,
+    normalise: bool = True,
+    epsilon: float = 0.0,
+) -> torch.Tensor:
+    """Symmetric InfoNCE over the 2N views (z0[i], z1[i] positive pairs; all others negatives).
+
+    With ``epsilon`` > 0 this is IFM's adversarial loss L_ε (004 eq. 2).
+    """
+    n = z0.shape[0]
+    z = torch.cat([z0, z1])
+    logits = similarity_logits(z, z, temperature, normalise)
+    shift = _ifm_shift(temperature, epsilon)
+    positives = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(z.device)
+    self_mask = torch.eye(2 * n, dtype=torch.bool, device=z.device)
+    positive_mask = F.one_hot(positives, 2 * n).bool()
+    logits = logits + shift * (~positive_mask).float() - shift * positive_mask.float()
+    logits = logits.masked_fill(self_mask, float("-inf"))
+    return F.cross_entropy(logits, positives)
+
+
+def info_nce_queue(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    queue: torch.Tensor,
+    temperature: Temperature,
+    normalise: bool = True,
+    epsilon: float = 0.0,
+) -> torch.Tensor:
+    """MoCo's InfoNCE: positive (query_i, key_i), negatives the rows of ``queue`` (K, d)."""
+    positive = similarity_logits(query, key, temperature, normalise).diagonal().unsqueeze(1)
+    negatives = similarity_logits(query, queue, temperature, normalise)
+    shift = _ifm_shift(temperature, epsilon)
+    logits = torch.cat([positive - shift, negatives + shift], dim=1)
+    return F.cross_entropy(
+        logits, torch.zeros(query.shape[0], dtype=torch.long, device=query.device)
+    )
+
+
+def block_temperature(
+    dim: int, content_dims: int, tau_content: float, tau_style: float
+) -> torch.Tensor:
+    """Per-dimension temperatures: τ_c for the first ``content_dims`` dimensions, τ_s for the rest
+    (002 §4.2 uses τ = 1 for half of the dimensions and 0.7 for the other half)."""
+    if not 0 <= content_dims <= dim:
+        raise ValueError(f"content_dims must lie in [0, {dim}], got {content_dims}")
+    tau = torch.full((dim,), float(tau_style))
+    tau[:content_dims] = tau_content
+    return tau
