@@ -71,7 +71,7 @@ def test_non_finite_loss_stops_with_method_epoch_and_step(images, tmp_path):
         return value * float("nan") if calls["n"] == 6 else value
 
     model.loss = loss_that_explodes
-    with pytest.raises(NonFiniteLossError, match=r"simclr.*epoch 2, step 2"):
+    with pytest.raises(NonFiniteLossError, match=r"simclr, regulariser none.*epoch 2, step 2"):
         train(model, images, SPEC, tmp_path)
     assert [p.name for p in tmp_path.glob("*.pt")] == ["epoch_0001.pt"]
 

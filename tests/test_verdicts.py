@@ -70,6 +70,40 @@ def test_registry_claims_all_evaluate(repo):
             "z_score_max",
         ]
     }
-    for claim in registry["claims"]:
+    single = [claim for claim in registry["claims"] if "compare" not in claim]
+    assert single and len(single) < len(registry["claims"])
+    for claim in single:
         result = evaluate_claim(claim, {"metrics": metrics, "share_correct": 0.5})
         assert result["verdict"] in {REPLICATED, NOT_REPLICATED, INCONCLUSIVE}
+
+
+def test_paired_claims_use_the_same_samples():
+    import numpy as np
+
+    from sslbench.report.verdicts import evaluate_paired_claim
+
+    control = np.array([True, False] * 200)
+    better = control.copy()
+    better[1::4] = True  # fixes half of the control's mistakes
+    claim = {"rule": {"kind": "improves"}}
+    assert evaluate_paired_claim(claim, better, control)["verdict"] == REPLICATED
+    assert evaluate_paired_claim(claim, control, better)["verdict"] == NOT_REPLICATED
+    assert evaluate_paired_claim(claim, control, control)["verdict"] == INCONCLUSIVE
+    lasso = {"rule": {"kind": "does_not_improve"}}
+    assert evaluate_paired_claim(lasso, better, control)["verdict"] == NOT_REPLICATED
+    assert evaluate_paired_claim(lasso, control, better)["verdict"] == REPLICATED
+
+
+def test_claims_without_their_models_are_listed_as_not_run():
+    from sslbench.report.tables import claims_table
+
+    claim = {
+        "paper": "003",
+        "where": "Table 1",
+        "statement": "s",
+        "paper_value": "v",
+        "compare": {"treated": "pretrain-sparsehead", "control": "pretrain-none"},
+        "rule": {"kind": "improves"},
+    }
+    table = claims_table([claim], [])
+    assert table["verdict"].tolist() == ["not run"]

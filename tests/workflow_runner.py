@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-RUN_DIR = Path("results/trifeature/simclr/seed0")
+RUN_DIR = Path("results/trifeature/simclr/seed0/pretrain-none")
+BASELINE_ONLY = ("config/test.yaml", "config/baseline_only.yaml")
 
 
 def copy_workflow(dest: Path) -> Path:

@@ -72,6 +72,14 @@ def reference_errors(config: Mapping[str, Any]) -> list[str]:
                     f"config key datasets.{name}.path: {str(path)!r} is not a directory "
                     "(expected an ImageFolder tree <path>/{train,test}/<class>/<image>)"
                 )
+    pretrained = set(config.get("pretrain", {}).get("methods", []))
+    for protocol in ("finetune", "scratch"):
+        for reg, methods in config.get(protocol, {}).get("runs", {}).items():
+            for method in sorted(set(methods) - pretrained):
+                errors.append(
+                    f"config key {protocol}.runs.{reg}: method {method!r} is not in "
+                    f"pretrain.methods ({', '.join(sorted(pretrained))})"
+                )
     q = config.get("analysis", {}).get("qscore", {})
     if q.get("lower_percentile", 0) > q.get("upper_percentile", 100):
         errors.append(

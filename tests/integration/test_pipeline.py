@@ -12,10 +12,12 @@ import os
 import re
 import shutil
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import mlflow
 import pytest
+import torch
 from workflow_runner import RUN_DIR, planned_rules, snakemake
 
 pytestmark = pytest.mark.integration
@@ -47,31 +49,56 @@ def test_every_stage_wrote_its_outputs(workdir):
         assert 0.0 <= values["auroc"] <= 1.0 and 0.0 <= values["auprc"] <= 1.0
 
 
+VARIANTS = {
+    "pretrain-none",
+    "pretrain-sparsehead",
+    "pretrain-ifm",
+    "finetune-none",
+    "finetune-lasso",
+    "finetune-qscore",
+    "finetune-temperature",
+    "finetune-no_l2_norm",
+}
+
+
+def test_every_regulariser_trained_a_model(workdir):
+    base = workdir / RUN_DIR.parent
+    assert {p.name for p in base.iterdir() if (p / "qscore.json").is_file()} == VARIANTS
+    pretrained = torch.load(base / "pretrain-none/model.pt", weights_only=True)["state_dict"]
+    control = torch.load(base / "finetune-none/model.pt", weights_only=True)["state_dict"]
+    name = "backbone.stem.0.weight"
+    assert not torch.equal(pretrained[name], control[name]), "the control must be fine-tuned"
+
+
 def test_mlflow_holds_the_runs_and_metrics(workdir):
     client = mlflow.MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("sslbench")
-    runs = client.search_runs([experiment.experiment_id])
-    by_stage = {run.data.tags["stage"]: run for run in runs}
-    assert sorted(by_stage) == ["analyse", "evaluate", "pretrain"] and len(runs) == 3
+    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    stages = Counter(run.data.tags["stage"] for run in runs)
+    assert stages == {"pretrain": 3, "finetune": 5, "evaluate": 8, "analyse": 8}
+    assert {r.data.tags["variant"] for r in runs if r.data.tags["stage"] == "analyse"} == VARIANTS
     meta = json.loads((workdir / "data/trifeature/meta.json").read_text())
     for run in runs:
         assert run.data.tags["data_version"] == meta["version"]
         assert run.data.tags["config_hash"] and run.data.tags["git_commit"]
         assert run.info.status == "FINISHED"
-    losses = client.get_metric_history(by_stage["pretrain"].info.run_id, "train_loss")
+    by_key = {(r.data.tags["stage"], r.data.tags["variant"]): r for r in runs}
+    pretrain = by_key["pretrain", "pretrain-none"]
+    losses = client.get_metric_history(pretrain.info.run_id, "train_loss")
     history = json.loads((workdir / RUN_DIR / "history.json").read_text())
     assert [m.value for m in sorted(losses, key=lambda m: m.step)] == pytest.approx(
         [h["loss"] for h in history]
     )
     evaluation = json.loads((workdir / RUN_DIR / "eval.json").read_text())
-    assert by_stage["evaluate"].data.metrics["linear_probe_accuracy"] == pytest.approx(
-        evaluation["linear_probe_accuracy"]
+    assert by_key["evaluate", "pretrain-none"].data.metrics["linear_probe_accuracy"] == (
+        pytest.approx(evaluation["linear_probe_accuracy"])
     )
     summary = json.loads((workdir / RUN_DIR / "qscore.json").read_text())
-    assert by_stage["analyse"].data.metrics["q_score_auroc"] == pytest.approx(
+    assert by_key["analyse", "pretrain-none"].data.metrics["q_score_auroc"] == pytest.approx(
         summary["metrics"]["q_score"]["auroc"]
     )
-    assert by_stage["pretrain"].data.params["method_params.temperature"] == "0.2"
+    assert pretrain.data.params["method_params.temperature"] == "0.2"
+    assert by_key["finetune", "finetune-qscore"].data.tags["regulariser"] == "qscore"
 
 
 def test_report_names_every_metric_and_a_verdict(workdir):
@@ -136,4 +163,12 @@ def test_changing_one_parameter_reruns_exactly_its_dependants(workdir):
         "    projection_dim: 16\n"
     )
     result = snakemake(workdir, "--dry-run", configfiles=("config/test.yaml", "config/tau.yaml"))
-    assert planned_rules(result) == {"pretrain", "features", "evaluate", "qscore", "report", "all"}
+    assert planned_rules(result) == {
+        "pretrain",
+        "finetune",
+        "features",
+        "evaluate",
+        "qscore",
+        "report",
+        "all",
+    }

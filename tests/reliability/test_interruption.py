@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from workflow_runner import RUN_DIR, copy_workflow, snakemake
+from workflow_runner import BASELINE_ONLY, RUN_DIR, copy_workflow, snakemake
 
 pytestmark = pytest.mark.reliability
 
@@ -46,7 +46,7 @@ def _results(work: Path) -> dict[str, object]:
 def test_killed_pretraining_resumes_to_identical_metrics(tmp_path):
     reference = copy_workflow(tmp_path / "reference")
     (reference / "config/longer.yaml").write_text(LONGER)
-    files = ("config/test.yaml", "config/longer.yaml")
+    files = (*BASELINE_ONLY, "config/longer.yaml")
     assert snakemake(reference, configfiles=files).returncode == 0
 
     work = copy_workflow(tmp_path / "killed")
@@ -69,7 +69,7 @@ def test_killed_pretraining_resumes_to_identical_metrics(tmp_path):
 
     rerun = snakemake(work, configfiles=files)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    log = (work / "logs/pretrain/trifeature/simclr/seed0.log").read_text()
+    log = (work / "logs/pretrain/trifeature/simclr/seed0/none.log").read_text()
     assert re.search(r"resuming from \S+epoch_000[2-6]\.pt", log), log[-2000:]
     assert _results(work) == _results(reference)
 
@@ -80,9 +80,9 @@ def test_non_finite_loss_stops_the_job_with_a_clear_message(tmp_path):
         "pretrain:\n  epochs: 3\n  optimizer:\n    name: sgd\n    lr: 1.0e+30\n"
         "    weight_decay: 0.0\n    momentum: 0.9\n    warmup_epochs: 0\n"
     )
-    result = snakemake(work, configfiles=("config/test.yaml", "config/explode.yaml"))
+    result = snakemake(work, configfiles=(*BASELINE_ONLY, "config/explode.yaml"))
     assert result.returncode != 0
-    log = (work / "logs/pretrain/trifeature/simclr/seed0.log").read_text()
-    assert "method simclr: loss is nan" in log or "method simclr: loss is inf" in log
+    log = (work / "logs/pretrain/trifeature/simclr/seed0/none.log").read_text()
+    assert re.search(r"method simclr, regulariser none: loss is (nan|inf)", log), log[-2000:]
     assert "at epoch" in log and "step" in log
     assert not (work / RUN_DIR / "model.pt").exists()

@@ -21,6 +21,7 @@ def workdir(tmp_path_factory) -> Path:
     [
         ("threads=0", "config key threads: 0 is less than the minimum of 1"),
         ("pretrain={'methods': ['simclr', 'nope']}", "config key pretrain"),
+        ("scratch={'runs': {'ifm': ['byol']}}", "config key scratch.runs.ifm.0: 'byol'"),
     ],
 )
 def test_bad_config_fails_before_any_job_naming_the_key(workdir, override, message):

@@ -10,7 +10,7 @@ rule qscore:
         summary=f"{RUN}/qscore.json",
         scores=f"{RUN}/scores.csv",
     log:
-        f"{LOGS}/qscore/{{dataset}}/{{method}}/seed{{seed}}.log",
+        f"{LOGS}/qscore/{{dataset}}/{{method}}/seed{{seed}}/{{protocol}}-{{regulariser}}.log",
     conda:
         "../envs/sslbench.yaml"
     threads: 1

@@ -30,7 +30,10 @@ DATA = config["data_dir"]
 RESULTS = config["results_dir"]
 REPORTS = config["reports_dir"]
 LOGS = "logs"
-RUN = f"{RESULTS}/{{dataset}}/{{method}}/seed{{seed}}"
+BASE = f"{RESULTS}/{{dataset}}/{{method}}/seed{{seed}}"
+# One folder per trained model: protocol "pretrain" (from scratch; regulariser "none" is the
+# baseline) or "finetune" (further-trained from the baseline's checkpoint).
+RUN = f"{BASE}/{{protocol}}-{{regulariser}}"
 
 # Jobs inherit these. glibc serves allocations >= 32 MiB with fresh mmaps and unmaps them on
 # free, faulting in gigabytes per ResNet step; the tunables keep freed memory in the heap
@@ -59,16 +62,35 @@ wildcard_constraints:
     dataset=r"[A-Za-z0-9_-]+",
     method=r"[a-z0-9_]+",
     seed=r"\d+",
+    protocol=r"pretrain|finetune",
+    regulariser=r"[a-z0-9_]+",
 
 
 def runs():
-    """Every (dataset, method, seed) the config switches on."""
+    """Every trained model of the DAG: dataset × method × seed × (protocol, regulariser).
+
+    Each pretrained method gets its baseline (pretrain-none); ``scratch.runs`` adds models
+    trained from scratch with a regulariser, ``finetune.runs`` fine-tunes of the baseline with
+    a regulariser, and every fine-tuned method also gets the unregularised control.
+    """
     pre = config["pretrain"]
+    variants = {m: [("pretrain", "none")] for m in pre["methods"]}
+    for reg, methods in config["scratch"]["runs"].items():
+        for m in methods:
+            variants[m].append(("pretrain", reg))
+    for reg, methods in config["finetune"]["runs"].items():
+        for m in methods:
+            variants[m] += [
+                v
+                for v in (("finetune", "none"), ("finetune", reg))
+                if v not in variants[m]
+            ]
     return [
-        {"dataset": d, "method": m, "seed": s}
+        {"dataset": d, "method": m, "seed": s, "protocol": p, "regulariser": r}
         for d in pre["datasets"]
         for m in pre["methods"]
         for s in pre["seeds"]
+        for p, r in variants[m]
     ]
 
 
@@ -82,32 +104,56 @@ def as_json(block):
     return json.dumps(block, sort_keys=True)
 
 
-def run_id(wildcards):
+def run_id(wildcards, protocol=None):
+    """Identity of a trained model; ``protocol`` for rules whose output names it literally."""
+    protocol = protocol or wildcards.protocol
     return {
         "dataset": wildcards.dataset,
         "method": wildcards.method,
         "seed": int(wildcards.seed),
+        "variant": f"{protocol}-{wildcards.regulariser}",
+    }
+
+
+def regulariser_block(name):
+    return {"name": name, "params": config["regularisers"].get(name, {})}
+
+
+def train_block(stage):
+    return {
+        key: stage[key]
+        for key in (
+            "epochs",
+            "batch_size",
+            "optimizer",
+            "log_every_steps",
+            "keep_checkpoints",
+        )
     }
 
 
 def pretrain_params(wildcards):
     pre = config["pretrain"]
     return as_json(
-        run_id(wildcards)
+        run_id(wildcards, "pretrain")
         | {
             "backbone": pre["backbone"],
             "method_params": config["methods"][wildcards.method],
             "augment": config["augment"],
-            "train": {
-                key: pre[key]
-                for key in (
-                    "epochs",
-                    "batch_size",
-                    "optimizer",
-                    "log_every_steps",
-                    "keep_checkpoints",
-                )
-            },
+            "regulariser": regulariser_block(wildcards.regulariser),
+            "train": train_block(pre),
+        }
+    )
+
+
+def finetune_params(wildcards):
+    return as_json(
+        run_id(wildcards, "finetune")
+        | {
+            "augment": config["augment"],
+            "batch_size": config["features"]["batch_size"],
+            "regulariser": regulariser_block(wildcards.regulariser),
+            "train": train_block(config["finetune"]),
         }
     )
 
@@ -119,7 +165,9 @@ REPORT_FILES = ("qscore.json", "eval.json", "history.json", "scores.csv")
 def report_runs():
     """Per-run output paths, handed to the notebook as its ``runs_json`` parameter."""
     return [
-        {"name": "{dataset}/{method}/seed{seed}".format(**run)}
+        {"name": "{dataset}/{method}/seed{seed}/{protocol}-{regulariser}".format(**run)}
+        | {"group": "{dataset}/{method}/seed{seed}".format(**run)}
+        | {"variant": "{protocol}-{regulariser}".format(**run)}
         | {name.split(".")[0]: f"{RUN}/{name}".format(**run) for name in REPORT_FILES}
         for run in runs()
     ]

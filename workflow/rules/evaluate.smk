@@ -9,7 +9,7 @@ rule evaluate:
         metrics=f"{RUN}/eval.json",
         predictions=f"{RUN}/predictions.csv",
     log:
-        f"{LOGS}/evaluate/{{dataset}}/{{method}}/seed{{seed}}.log",
+        f"{LOGS}/evaluate/{{dataset}}/{{method}}/seed{{seed}}/{{protocol}}-{{regulariser}}.log",
     conda:
         "../envs/sslbench.yaml"
     threads: config["threads"]

@@ -8,7 +8,7 @@ rule features:
     output:
         f"{RUN}/features.pt",
     log:
-        f"{LOGS}/features/{{dataset}}/{{method}}/seed{{seed}}.log",
+        f"{LOGS}/features/{{dataset}}/{{method}}/seed{{seed}}/{{protocol}}-{{regulariser}}.log",
     conda:
         "../envs/sslbench.yaml"
     threads: config["threads"]

@@ -1,14 +1,15 @@
-"""Self-supervised pretraining: one job per dataset × method × seed."""
+"""Self-supervised pretraining (from scratch, optionally regularised) and regularised
+fine-tuning of the pretrained baseline."""
 
 
 rule pretrain:
     input:
         meta=f"{DATA}/{{dataset}}/meta.json",
     output:
-        model=f"{RUN}/model.pt",
-        history=f"{RUN}/history.json",
+        model=f"{BASE}/pretrain-{{regulariser}}/model.pt",
+        history=f"{BASE}/pretrain-{{regulariser}}/history.json",
     log:
-        f"{LOGS}/pretrain/{{dataset}}/{{method}}/seed{{seed}}.log",
+        f"{LOGS}/pretrain/{{dataset}}/{{method}}/seed{{seed}}/{{regulariser}}.log",
     conda:
         "../envs/sslbench.yaml"
     threads: config["threads"]
@@ -17,4 +18,25 @@ rule pretrain:
         data=lambda wc: f"{DATA}/{wc.dataset}",
     shell:
         '"$SSLBENCH_PYTHON" -m sslbench.cli pretrain --threads {threads} --params {params.cfg:q} --dataset-dir {params.data:q}'
+        " --model-out {output.model:q} --history-out {output.history:q} > {log:q} 2>&1"
+
+
+rule finetune:
+    input:
+        meta=f"{DATA}/{{dataset}}/meta.json",
+        pretrained=f"{BASE}/pretrain-none/model.pt",
+    output:
+        model=f"{BASE}/finetune-{{regulariser}}/model.pt",
+        history=f"{BASE}/finetune-{{regulariser}}/history.json",
+    log:
+        f"{LOGS}/finetune/{{dataset}}/{{method}}/seed{{seed}}/{{regulariser}}.log",
+    conda:
+        "../envs/sslbench.yaml"
+    threads: config["threads"]
+    params:
+        cfg=finetune_params,
+        data=lambda wc: f"{DATA}/{wc.dataset}",
+    shell:
+        '"$SSLBENCH_PYTHON" -m sslbench.cli finetune --threads {threads} --params {params.cfg:q}'
+        " --dataset-dir {params.data:q} --pretrained {input.pretrained:q}"
         " --model-out {output.model:q} --history-out {output.history:q} > {log:q} 2>&1"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 Temperature = float | torch.Tensor
 
@@ -97,3 +98,69 @@ def block_temperature(
     tau = torch.full((dim,), float(tau_style))
     tau[:content_dims] = tau_content
     return tau
+
+
+def standardise(z: torch.Tensor) -> torch.Tensor:
+    """Per-dimension batch standardisation (002 §4.2: "removing the ℓ2-normalization and
+    standardizing the outputs")."""
+    return (z - z.mean(dim=0)) / z.std(dim=0).clamp_min(1e-6)
+
+
+class InfoNCECriterion(nn.Module):
+    """``criterion(z0, z1)`` for SimCLR (in-batch negatives) or MoCo (``queue_size`` > 0) with
+    the papers' variants: per-dimension temperature, no ℓ2 normalisation (optionally batch-
+    standardised), and IFM — (L + α·L_ε)/(1 + α), or L_ε alone (004 eq. 2 and §4)."""
+
+    def __init__(
+        self,
+        temperature: Temperature,
+        normalise: bool = True,
+        standardise_outputs: bool = False,
+        epsilon: float = 0.0,
+        alpha: float = 1.0,
+        adversarial_only: bool = False,
+        queue_size: int = 0,
+        dim: int = 0,
+    ) -> None:
+        super().__init__()
+        self.register_buffer("temperature", torch.as_tensor(temperature, dtype=torch.float32))
+        self.normalise = normalise
+        self.standardise_outputs = standardise_outputs
+        self.epsilon = epsilon
+        self.alpha = alpha
+        self.adversarial_only = adversarial_only
+        self.queue_size = queue_size
+        if queue_size:
+            self.register_buffer("queue", F.normalize(torch.randn(queue_size, dim), dim=1))
+            self.register_buffer("queue_ptr", torch.zeros((), dtype=torch.long))
+
+    def _tau(self) -> Temperature:
+        return self.temperature if self.temperature.ndim else float(self.temperature)
+
+    def _loss(self, z0: torch.Tensor, z1: torch.Tensor, epsilon: float) -> torch.Tensor:
+        if self.queue_size:
+            return info_nce_queue(z0, z1, self.queue, self._tau(), self.normalise, epsilon)
+        return info_nce(z0, z1, self._tau(), self.normalise, epsilon)
+
+    @torch.no_grad()
+    def _enqueue(self, keys: torch.Tensor) -> None:
+        keys = F.normalize(keys, dim=1) if self.normalise else keys
+        n, start = keys.shape[0], int(self.queue_ptr)
+        idx = (torch.arange(n) + start) % self.queue_size
+        self.queue[idx] = keys.detach()
+        self.queue_ptr.fill_((start + n) % self.queue_size)
+
+    def forward(self, z0: torch.Tensor, z1: torch.Tensor) -> torch.Tensor:
+        if self.standardise_outputs:
+            z0, z1 = standardise(z0), standardise(z1)
+        loss = None if self.adversarial_only else self._loss(z0, z1, 0.0)
+        if self.epsilon:
+            adversarial = self._loss(z0, z1, self.epsilon)
+            loss = (
+                adversarial
+                if loss is None
+                else (loss + self.alpha * adversarial) / (1 + self.alpha)
+            )
+        if self.queue_size and z0.requires_grad:
+            self._enqueue(z1)
+        return loss

@@ -36,6 +36,7 @@ class SimCLR(SSLMethod):
             backbone.output_dim, spec.projection_hidden_dim, spec.projection_dim
         )
         super().__init__(backbone, projector)
+        self.spec = spec
         self.criterion = NTXentLoss(temperature=spec.temperature)
 
     def loss(self, views: Sequence[torch.Tensor]) -> torch.Tensor:

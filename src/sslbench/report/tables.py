@@ -10,7 +10,7 @@ import pandas as pd
 import yaml
 
 from sslbench.io import read_json
-from sslbench.report.verdicts import evaluate_claim
+from sslbench.report.verdicts import evaluate_claim, evaluate_paired_claim
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,8 @@ class RunResult:
     """Everything the pipeline produced for one dataset × method × seed."""
 
     name: str
+    group: str  # dataset/method/seed
+    variant: str  # protocol-regulariser, e.g. pretrain-none (the baseline), finetune-qscore
     summary: dict[str, Any]
     evaluation: dict[str, Any]
     history: list[dict[str, float]]
@@ -29,6 +31,8 @@ def load_runs(runs: list[dict[str, str]]) -> list[RunResult]:
     return [
         RunResult(
             name=r["name"],
+            group=r["group"],
+            variant=r["variant"],
             summary=read_json(r["qscore"]),
             evaluation=read_json(r["eval"]),
             history=read_json(r["history"]),
@@ -42,25 +46,90 @@ def load_claims(path: str | Path) -> dict[str, Any]:
     return yaml.safe_load(Path(path).read_text())
 
 
+def _claim_row(claim: dict[str, Any], run: str, result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "paper": claim["paper"],
+        "where": claim["where"],
+        "claim": claim["statement"],
+        "paper's value": claim["paper_value"],
+        "run": run,
+        "ours": round(result["ours"], 4),
+        "evidence": result["detail"],
+        "verdict": result["verdict"],
+    }
+
+
 def claims_table(claims: list[dict[str, Any]], runs: list[RunResult]) -> pd.DataFrame:
-    """One row per claim × run: the paper's number, ours, and the computed verdict."""
-    rows = []
+    """One row per claim × run (or × pair of runs): the paper's number, ours, and the verdict.
+
+    Single-model claims apply to the runs of ``claim["variant"]`` (default: the baseline
+    pretrain-none); paired claims (``compare``) to every group holding both variants.
+    """
+    rows: list[dict[str, Any]] = []
+    by_key = {(run.group, run.variant): run for run in runs}
     for claim in claims:
-        for run in runs:
-            result = evaluate_claim(claim, run.summary)
-            rows.append(
-                {
-                    "paper": claim["paper"],
-                    "where": claim["where"],
-                    "claim": claim["statement"],
-                    "paper's value": claim["paper_value"],
-                    "run": run.name,
-                    "ours": round(result["ours"], 4),
-                    "evidence": result["detail"],
-                    "verdict": result["verdict"],
-                }
-            )
+        before = len(rows)
+        _add_claim_rows(claim, runs, by_key, rows)
+        if len(rows) == before:
+            rows.append(_claim_row(claim, "—", NOT_RUN))
     return pd.DataFrame(rows)
+
+
+NOT_RUN = {
+    "ours": float("nan"),
+    "detail": "no model of this kind in the config",
+    "verdict": "not run",
+}
+
+
+def _add_claim_rows(
+    claim: dict[str, Any],
+    runs: list[RunResult],
+    by_key: dict[tuple[str, str], RunResult],
+    rows: list[dict[str, Any]],
+) -> None:
+    if "compare" in claim:
+        treated, control = claim["compare"]["treated"], claim["compare"]["control"]
+        for group in sorted({run.group for run in runs}):
+            if (group, treated) in by_key and (group, control) in by_key:
+                result = evaluate_paired_claim(
+                    claim,
+                    by_key[group, treated].scores["correct"].to_numpy(),
+                    by_key[group, control].scores["correct"].to_numpy(),
+                )
+                rows.append(_claim_row(claim, f"{group}: {treated} vs {control}", result))
+        return
+    for run in runs:
+        if run.variant == claim.get("variant", "pretrain-none"):
+            rows.append(_claim_row(claim, run.name, evaluate_claim(claim, run.summary)))
+
+
+def regulariser_table(runs: list[RunResult]) -> pd.DataFrame:
+    """Baseline vs every regulariser (001 Table 1 style): accuracy, k-NN, Q-Score AUROC/AUPRC
+    and sparsity of each model, and its accuracy change against its protocol's control."""
+    control = {
+        (run.group, run.variant.split("-")[0]): run for run in runs if run.variant.endswith("-none")
+    }
+    rows = []
+    for run in runs:
+        protocol = run.variant.split("-")[0]
+        base = control.get((run.group, protocol))
+        accuracy = run.evaluation["linear_probe_accuracy"]
+        rows.append(
+            {
+                "run": run.group,
+                "model": run.variant,
+                "linear probe accuracy": accuracy,
+                "Δ vs control": accuracy - base.evaluation["linear_probe_accuracy"]
+                if base is not None
+                else float("nan"),
+                "k-NN accuracy": run.evaluation["knn_accuracy"],
+                "Q-Score AUROC": run.summary["metrics"]["q_score"]["auroc"],
+                "Q-Score AUPRC": run.summary["metrics"]["q_score"]["auprc"],
+                "sparsity of h (%)": run.summary["sparsity_percent"],
+            }
+        )
+    return pd.DataFrame(rows).set_index(["run", "model"]).sort_index()
 
 
 def qscore_table(
@@ -74,7 +143,9 @@ def qscore_table(
             table[f"{run.name} {stat.upper()}"] = [run.summary["metrics"][m][stat] for m in metrics]
     for source, values in reference.items():
         for stat in ("auroc", "auprc"):
-            table[f"{source} {stat.upper()}"] = [values.get(m, {}).get(stat) for m in metrics]
+            table[f"{source} {stat.upper()}"] = [
+                values.get(m, {}).get(stat, float("nan")) for m in metrics
+            ]
     return table
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 REPLICATED = "replicated"
 NOT_REPLICATED = "not replicated"
 INCONCLUSIVE = "inconclusive"
@@ -57,3 +59,40 @@ def evaluate_claim(claim: Mapping[str, Any], summary: Mapping[str, Any]) -> dict
     else:
         raise ValueError(f"claims: unknown rule kind {rule['kind']!r}; allowed ci_above, best_of")
     return {"ours": ours[stat], "detail": detail, "verdict": verdict}
+
+
+def paired_accuracy_difference(
+    treated: np.ndarray, control: np.ndarray, n_samples: int, confidence: float, seed: int
+) -> tuple[float, tuple[float, float]]:
+    """Accuracy(treated) − accuracy(control) on the same test samples, with a paired
+    percentile-bootstrap interval (both correctness vectors resampled with the same indices)."""
+    treated, control = np.asarray(treated, dtype=float), np.asarray(control, dtype=float)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, treated.size, (n_samples, treated.size))
+    diffs = treated[idx].mean(axis=1) - control[idx].mean(axis=1)
+    tail = (1.0 - confidence) / 2.0 * 100.0
+    low, high = np.percentile(diffs, [tail, 100.0 - tail])
+    return float(treated.mean() - control.mean()), (float(low), float(high))
+
+
+def evaluate_paired_claim(
+    claim: Mapping[str, Any], treated: np.ndarray, control: np.ndarray
+) -> dict[str, Any]:
+    """Verdict of a claim comparing two models of one run on the same test samples.
+
+    ``rule.kind``: ``improves`` — replicated when the interval of the accuracy difference lies
+    above 0, refuted when below; ``does_not_improve`` — refuted when it lies above 0,
+    replicated when it lies at or below 0 entirely, inconclusive otherwise.
+    """
+    rule = claim["rule"]
+    diff, (low, high) = paired_accuracy_difference(
+        treated, control, rule.get("bootstrap_samples", 1000), rule.get("confidence", 0.95), 0
+    )
+    if rule["kind"] == "improves":
+        verdict = ci_above((low, high), 0.0)
+    elif rule["kind"] == "does_not_improve":
+        verdict = NOT_REPLICATED if low > 0 else REPLICATED if high <= 0 else INCONCLUSIVE
+    else:
+        raise ValueError(f"claims: unknown paired rule {rule['kind']!r}")
+    detail = f"Δ accuracy {diff:+.4f}, CI [{low:+.4f}, {high:+.4f}]"
+    return {"ours": diff, "detail": detail, "verdict": verdict}

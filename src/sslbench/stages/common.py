@@ -11,6 +11,10 @@ from sslbench.data.augment import AugmentSpec
 from sslbench.methods import build_method
 from sslbench.methods.base import SSLMethod
 from sslbench.models.resnet import BackboneSpec, build_backbone
+from sslbench.regularisers import build_regulariser
+from sslbench.regularisers.base import Regulariser
+
+NO_REGULARISER = {"name": "none", "params": {}}
 
 
 def build_model(params: dict[str, Any]) -> SSLMethod:
@@ -27,10 +31,23 @@ def augment_spec(params: dict[str, Any]) -> AugmentSpec:
     return AugmentSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
 
 
+def regulariser_from_params(
+    params: dict[str, Any], discriminative: torch.Tensor | None = None
+) -> Regulariser:
+    """The run's regulariser (``params["regulariser"]``: name and config block; none if absent)."""
+    reg = params.get("regulariser", NO_REGULARISER)
+    return build_regulariser(reg["name"], reg["params"], discriminative)
+
+
 def load_model(path: Path) -> tuple[SSLMethod, dict[str, Any]]:
-    """Load a model saved by the pretrain stage (weights only, never pickled code)."""
+    """Load a model saved by the pretrain or finetune stage (weights only, never pickled code).
+
+    The regulariser is re-attached first, since InfoNCE variants replace the criterion (and
+    its buffers); Q-Score's discriminative set only matters while training.
+    """
     saved = torch.load(path, weights_only=True)
     model = build_model(saved["params"])
+    regulariser_from_params(saved["params"], torch.zeros(0, dtype=torch.long)).attach(model)
     model.load_state_dict(saved["state_dict"])
     return model, saved["params"]
 
@@ -42,9 +59,12 @@ def run_tags(params: dict[str, Any], stage: str, data_version: str) -> dict[str,
         "dataset": params["dataset"],
         "method": params["method"],
         "seed": str(params["seed"]),
+        "variant": params["variant"],
         "data_version": data_version,
     }
 
 
 def run_name(params: dict[str, Any], stage: str) -> str:
-    return f"{stage}:{params['dataset']}/{params['method']}/seed{params['seed']}"
+    return (
+        f"{stage}:{params['dataset']}/{params['method']}/seed{params['seed']}/{params['variant']}"
+    )

@@ -1,4 +1,5 @@
-"""Stage 2: self-supervised pretraining of one method on one dataset with one seed."""
+"""Stage 2: self-supervised pretraining of one method (optionally with a regulariser, trained
+from scratch as 003 SparseHead and 004 IFM do) on one dataset with one seed."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ import torch
 
 from sslbench.data import sources
 from sslbench.io import atomic_path, write_json
-from sslbench.stages.common import augment_spec, build_model, run_name, run_tags
+from sslbench.methods.base import SSLMethod
+from sslbench.regularisers.base import Regulariser
+from sslbench.stages.common import (
+    augment_spec,
+    build_model,
+    regulariser_from_params,
+    run_name,
+    run_tags,
+)
 from sslbench.tracking import config_hash, tracked_run
 from sslbench.training.loop import TrainSpec, train
 from sslbench.training.optim import OptimSpec
@@ -19,13 +28,10 @@ from sslbench.training.optim import OptimSpec
 log = logging.getLogger(__name__)
 
 
-def run(params: dict[str, Any], dataset_dir: Path, model_out: Path, history_out: Path) -> None:
-    torch.manual_seed(params["seed"])
-    meta = sources.load_meta(dataset_dir)
-    images = sources.load_split(dataset_dir, "train").images
-    model = build_model(params)
+def train_spec(params: dict[str, Any]) -> TrainSpec:
+    """TrainSpec from a stage's ``train`` block, the run's seed and its augmentations."""
     cfg = params["train"]
-    spec = TrainSpec(
+    return TrainSpec(
         epochs=cfg["epochs"],
         batch_size=cfg["batch_size"],
         seed=params["seed"],
@@ -34,18 +40,31 @@ def run(params: dict[str, Any], dataset_dir: Path, model_out: Path, history_out:
         log_every_steps=cfg["log_every_steps"],
         keep_checkpoints=cfg["keep_checkpoints"],
     )
+
+
+def fit(
+    stage: str,
+    model: SSLMethod,
+    regulariser: Regulariser,
+    images: torch.Tensor,
+    params: dict[str, Any],
+    data_version: str,
+    model_out: Path,
+    history_out: Path,
+) -> None:
+    """Train ``model`` with ``regulariser`` (attached), log the run, save model and history."""
+    spec = train_spec(params)
     log.info(
-        "pretraining %s on %s (%d images), %d epochs",
+        "%s %s + %s on %s (%d images), %d epochs",
+        stage,
         params["method"],
+        regulariser.name,
         params["dataset"],
         images.shape[0],
         spec.epochs,
     )
-    with tracked_run(
-        run_name(params, "pretrain"),
-        run_tags(params, "pretrain", meta["version"]),
-        params,
-    ):
+    tags = run_tags(params, stage, data_version) | {"regulariser": regulariser.name}
+    with tracked_run(run_name(params, stage), tags, params):
         logged: set[int] = set()
 
         def log_epoch(epoch: int, record: dict[str, float]) -> None:
@@ -66,6 +85,7 @@ def run(params: dict[str, Any], dataset_dir: Path, model_out: Path, history_out:
             model_out.parent / "checkpoints",
             on_epoch_end=log_epoch,
             fingerprint=config_hash(params),
+            regulariser=regulariser,
         )
         for record in history:  # epochs restored from a checkpoint of an interrupted job
             if record["epoch"] not in logged:
@@ -80,3 +100,13 @@ def run(params: dict[str, Any], dataset_dir: Path, model_out: Path, history_out:
         mlflow.log_artifact(str(history_out))
     with atomic_path(model_out) as tmp:
         torch.save({"params": params, "state_dict": model.state_dict()}, tmp)
+
+
+def run(params: dict[str, Any], dataset_dir: Path, model_out: Path, history_out: Path) -> None:
+    torch.manual_seed(params["seed"])
+    meta = sources.load_meta(dataset_dir)
+    images = sources.load_split(dataset_dir, "train").images
+    model = build_model(params)
+    regulariser = regulariser_from_params(params)
+    regulariser.attach(model)
+    fit("pretrain", model, regulariser, images, params, meta["version"], model_out, history_out)

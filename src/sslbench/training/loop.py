@@ -20,6 +20,7 @@ import torch
 from sslbench.data.augment import AugmentSpec, BatchAugment
 from sslbench.io import atomic_path
 from sslbench.methods.base import SSLMethod
+from sslbench.regularisers.base import Regulariser
 from sslbench.training.optim import OptimSpec, build_optimizer, warmup_cosine
 
 log = logging.getLogger(__name__)
@@ -51,12 +52,15 @@ def train(
     checkpoint_dir: Path,
     on_epoch_end: EpochCallback | None = None,
     fingerprint: str = "",
+    regulariser: Regulariser | None = None,
 ) -> list[dict[str, float]]:
     """Train ``method`` on uint8 ``images`` (N, 3, H, W); return the per-epoch history.
 
     ``fingerprint`` identifies the run's configuration; checkpoints written under another
-    fingerprint (a changed config) are discarded instead of resumed.
+    fingerprint (a changed config) are discarded instead of resumed. ``regulariser`` (already
+    attached to ``method``) adds its penalty to every step's loss.
     """
+    regulariser = regulariser or Regulariser()
     steps_per_epoch = images.shape[0] // spec.batch_size
     if steps_per_epoch == 0:
         raise ValueError(
@@ -80,12 +84,13 @@ def train(
                 group["lr"] = spec.optimizer.lr * warmup_cosine(step, total_steps, warmup_steps)
             batch = images[order[i * spec.batch_size : (i + 1) * spec.batch_size]]
             views = [augment(batch, generator) for _ in range(method.views)]
-            loss = method.loss(views)
+            loss = method.loss(views) + regulariser.penalty()
             value = loss.item()
             if not math.isfinite(value):
                 raise NonFiniteLossError(
-                    f"method {method.name}: loss is {value} at epoch {epoch + 1}, step {i + 1}; "
-                    f"the last good checkpoint in {checkpoint_dir} is kept"
+                    f"method {method.name}, regulariser {regulariser.name}: loss is {value} at "
+                    f"epoch {epoch + 1}, step {i + 1}; the last good checkpoint in "
+                    f"{checkpoint_dir} is kept"
                 )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -1,0 +1,78 @@
+"""Q-Score regularisation (001 eq. (3); 000 eq. (3)–(4)).
+
+The SSL objective is maximised together with λ₁ · (1/2N) Σ_i 1[Q_i < α] Q_i, which raises the
+Q-Score of the batch's low-quality samples, minus λ₂ · Σ_k 1[‖H_{*,k}‖₁ > β] ‖H_{*,k}‖₁, which
+stops a few features from firing for every sample (the trivial solution of 000 Fig. A.1);
+α and β are the batch means of Q_i and of the column L1 norms (001: "we choose α and β for each
+batch as the mean values"). As a loss to minimise this is
+
+    −λ₁ · mean_i(1[Q_i < α] · Q_i) + λ₂ · Σ_k 1[c_k > β] · c_k,   c_k = ‖H_{*,k}‖₁.
+
+Q_i is 001 eq. (1) on the L2-normalised h with the discriminative features D found on the
+pretrained encoder's train set (``version: v2``), or 000 eq. (2) (``version: v1``). The
+indicator sets (L_i, the thresholds) carry no gradient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from sslbench.regularisers.base import RepresentationRegulariser
+
+
+@dataclass(frozen=True)
+class QScoreSpec:
+    lambda1: float = 1e-4
+    lambda2: float = 1e-4
+    version: str = "v2"
+    epsilon: float = 4.0
+    lower_percentile: float = 50.0
+    upper_percentile: float = 95.0
+
+
+def q_score_v2(h: torch.Tensor, discriminative: torch.Tensor, epsilon: float) -> torch.Tensor:
+    """Differentiable 001 eq. (1): mean of (h_ij − μ_i) over j ∈ L_i ∩ D; 0 where empty."""
+    hn = F.normalize(h, dim=1)
+    mu = hn.mean(dim=1, keepdim=True)
+    sigma = hn.std(dim=1, unbiased=False, keepdim=True)
+    in_d = torch.zeros(h.shape[1], dtype=torch.bool, device=h.device)
+    in_d[discriminative] = True
+    selected = ((hn > mu + epsilon * sigma) & in_d).detach().float()
+    count = selected.sum(dim=1)
+    return ((hn - mu) * selected).sum(dim=1) / count.clamp_min(1.0)
+
+
+def q_score_v1(h: torch.Tensor) -> torch.Tensor:
+    """Differentiable 000 eq. (2): Z-score of max(h_i) divided by ‖h_i‖₁."""
+    mu = h.mean(dim=1)
+    sigma = h.std(dim=1, unbiased=False).clamp_min(1e-12)
+    z = (h.max(dim=1).values - mu) / sigma
+    return z / h.abs().sum(dim=1).clamp_min(1e-12)
+
+
+class QScoreRegulariser(RepresentationRegulariser):
+    name = "qscore"
+
+    def __init__(self, spec: QScoreSpec, discriminative: torch.Tensor | None = None) -> None:
+        super().__init__()
+        if spec.version not in ("v1", "v2"):
+            raise ValueError(f"regularisers.qscore.version: {spec.version!r}; allowed v1, v2")
+        if spec.version == "v2" and discriminative is None:
+            raise ValueError("Q-Score v2 regularisation needs the discriminative features D")
+        self.spec = spec
+        self.discriminative = discriminative
+
+    def scores(self, h: torch.Tensor) -> torch.Tensor:
+        if self.spec.version == "v1":
+            return q_score_v1(h)
+        return q_score_v2(h, self.discriminative, self.spec.epsilon)
+
+    def representation_penalty(self, h: torch.Tensor) -> torch.Tensor:
+        q = self.scores(h)
+        low = (q < q.mean()).detach().float()
+        columns = h.abs().sum(dim=0)
+        wide = (columns > columns.mean()).detach().float()
+        return -self.spec.lambda1 * (low * q).mean() + self.spec.lambda2 * (wide * columns).sum()

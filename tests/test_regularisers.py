@@ -1,0 +1,122 @@
+import pytest
+import torch
+
+from sslbench.losses.infonce import InfoNCECriterion, info_nce
+from sslbench.methods import build_method
+from sslbench.models.resnet import BackboneSpec, build_backbone
+from sslbench.regularisers import REGULARISERS, build_regulariser
+from sslbench.regularisers.base import RegulariserError
+from sslbench.regularisers.qscore import QScoreRegulariser, QScoreSpec
+from sslbench.regularisers.sparsehead import l21_norm
+
+SIMCLR = {"temperature": 0.5, "projection_hidden_dim": 16, "projection_dim": 8}
+
+
+def _simclr(seed=0):
+    torch.manual_seed(seed)
+    return build_method("simclr", build_backbone(BackboneSpec("resnet18", 4, "cifar")), SIMCLR)
+
+
+def _views(seed=0, n=6):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(n, 3, 16, 16, generator=g) for _ in range(2)]
+
+
+def test_lasso_equals_lambda_times_l1_of_the_online_representations():
+    model = _simclr().train()
+    lasso = build_regulariser("lasso", {"weight": 0.01})
+    lasso.attach(model)
+    views = _views()
+    model.loss(views)
+    penalty = lasso.penalty()
+    with torch.no_grad():  # not collected: the hook only sees gradient-carrying passes
+        h = model.representation(torch.cat(views))
+    torch.testing.assert_close(penalty.detach(), 0.01 * h.abs().sum(dim=1).mean())
+    assert lasso.penalty() == 0.0  # the batch is consumed
+
+
+def test_sparsehead_is_the_l21_norm_of_the_last_projector_layer_with_autograd_gradient():
+    model = _simclr()
+    reg = build_regulariser("sparsehead", {"weight": 0.1})
+    reg.attach(model)
+    w = reg.layer.weight
+    assert w.shape == (8, 16)  # (out, in): groups are the 16 input columns
+    explicit = 0.1 * sum(torch.sqrt((w[:, j] ** 2).sum()) for j in range(w.shape[1]))
+    penalty = reg.penalty()
+    torch.testing.assert_close(penalty, explicit)
+    (grad,) = torch.autograd.grad(penalty, w)
+    expected = 0.1 * w / w.norm(dim=0, keepdim=True)
+    torch.testing.assert_close(grad, expected.detach())
+    assert l21_norm(torch.tensor([[3.0, 0.0], [4.0, 1.0]])) == 6.0
+
+
+def test_qscore_pushes_only_low_q_samples_and_penalises_only_wide_columns():
+    g = torch.Generator().manual_seed(0)
+    h = torch.rand(8, 12, generator=g).requires_grad_()
+    reg = QScoreRegulariser(QScoreSpec(lambda1=1.0, lambda2=0.0, version="v1"))
+    (grad,) = torch.autograd.grad(reg.representation_penalty(h), h)
+    q = reg.scores(h.detach())
+    high = q >= q.mean()
+    assert high.any() and (~high).any()
+    assert torch.all(grad[high] == 0) and torch.any(grad[~high] != 0)
+
+    reg = QScoreRegulariser(QScoreSpec(lambda1=0.0, lambda2=1.0, version="v1"))
+    (grad,) = torch.autograd.grad(reg.representation_penalty(h), h)
+    columns = h.detach().abs().sum(0)
+    narrow = columns <= columns.mean()
+    assert torch.all(grad[:, narrow] == 0)
+    assert torch.allclose(grad[:, ~narrow], torch.ones_like(grad[:, ~narrow]))
+
+
+def test_qscore_v2_uses_only_discriminative_highly_activating_features():
+    h = torch.tensor([[0.0, 0.0, 0.0, 0.0, 5.0], [0.0, 0.0, 0.0, 0.0, 5.0]], requires_grad=True)
+    with_d = QScoreRegulariser(QScoreSpec(version="v2", epsilon=1.0), torch.tensor([4]))
+    without = QScoreRegulariser(QScoreSpec(version="v2", epsilon=1.0), torch.tensor([0, 1]))
+    assert torch.all(with_d.scores(h) > 0)
+    assert torch.all(without.scores(h) == 0)
+    with pytest.raises(ValueError, match="discriminative"):
+        QScoreRegulariser(QScoreSpec(version="v2"))
+
+
+def test_temperature_regulariser_equals_plain_infonce_when_tau_c_equals_tau_s():
+    model = _simclr()
+    build_regulariser(
+        "temperature", {"tau_content": 0.5, "tau_style": 0.5, "content_fraction": 0.5}
+    ).attach(model)
+    g = torch.Generator().manual_seed(1)
+    z0, z1 = torch.randn(5, 8, generator=g), torch.randn(5, 8, generator=g)
+    torch.testing.assert_close(model.criterion(z0, z1), info_nce(z0, z1, 0.5))
+    assert model.criterion.temperature.shape == (8,)
+
+
+def test_ifm_combines_plain_and_adversarial_losses():
+    g = torch.Generator().manual_seed(2)
+    z0, z1 = torch.randn(5, 8, generator=g), torch.randn(5, 8, generator=g)
+    plain, adversarial = info_nce(z0, z1, 0.5), info_nce(z0, z1, 0.5, epsilon=0.1)
+    both = InfoNCECriterion(0.5, epsilon=0.1, alpha=1.0)(z0, z1)
+    torch.testing.assert_close(both, (plain + adversarial) / 2)
+    only = InfoNCECriterion(0.5, epsilon=0.1, adversarial_only=True)(z0, z1)
+    torch.testing.assert_close(only, adversarial)
+    assert both >= plain
+
+
+def test_queue_criterion_shifts_by_one_batch():
+    crit = InfoNCECriterion(0.2, queue_size=10, dim=4)
+    before = crit.queue.clone()
+    q = torch.randn(3, 4, requires_grad=True)
+    k = torch.randn(3, 4)
+    crit(q, k)
+    assert torch.allclose(crit.queue[:3], torch.nn.functional.normalize(k, dim=1))
+    assert torch.equal(crit.queue[3:], before[3:]) and int(crit.queue_ptr) == 3
+
+
+@pytest.mark.parametrize("name", ["ifm", "temperature", "no_l2_norm"])
+def test_infonce_variants_refuse_non_contrastive_methods(name):
+    spec_cls, _ = REGULARISERS[name]
+    model = build_method(
+        "simsiam",
+        build_backbone(BackboneSpec("resnet18", 4, "cifar")),
+        {"projection_hidden_dim": 16, "projection_dim": 8, "prediction_hidden_dim": 4},
+    )
+    with pytest.raises(RegulariserError, match=rf"{name}.*simsiam.*simclr, mocov2"):
+        build_regulariser(name, {}).attach(model)
