@@ -3,7 +3,7 @@ Learning").
 
 The online network (encoder f, projector g, predictor q) predicts the target network's
 projection of the other view: L = ‖q̄(z₁) − z̄′₂‖² = 2 − 2·cos(q(z₁), z′₂) (eq. 2), symmetrised
-by swapping the views (L^BYOL = L + L̃, eq. 2), with a stop-gradient on the target. The cosine
+by swapping the views (L^BYOL = L + L̃, §3.1), with a stop-gradient on the target. The cosine
 is lightly's ``NegativeCosineSimilarity``; projector and predictor are lightly's
 ``BYOLProjectionHead`` / ``BYOLPredictionHead`` (Linear–BN–ReLU–Linear). The target (f′, g′)
 is the EMA of (f, g), updated after each optimiser step with τ = 1 − (1 − τ_base)(cos(πk/K)+1)/2

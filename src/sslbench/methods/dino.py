@@ -11,8 +11,9 @@ buffer. The teacher (backbone + head) is the EMA of the student, λ following a 
 The head is lightly's ``DINOProjectionHead`` (3-layer MLP with GELU, optional BatchNorm, ℓ2
 normalisation, weight-normalised prototype layer with fixed norm); ``batch_norm`` is DINO's
 ``--use_bn_in_head`` (off by default, as in the paper and solo-learn; lightly's ResNet
-benchmarks turn it on). z is the ℓ2-normalised
-bottleneck that enters the prototype layer (as SwAV's z).
+benchmarks turn it on). z is the ℓ2-normalised bottleneck that enters the prototype layer (as
+SwAV's z). The weight-normalised layer cannot be deep-copied, so the teacher head is built anew
+and loaded with the student's weights.
 
 Only two global views, no local crops (the training loop gives two views at CPU scale), no
 last-layer freezing nor gradient clipping (the ViT stabilisers of the paper).

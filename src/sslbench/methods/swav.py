@@ -9,8 +9,8 @@ eqs. 1–2): L = ℓ(z₁, q₂) + ℓ(z₂, q₁), ℓ(z, q) = −Σ_k q_k log 
 ``SwaVProjectionHead``, ``SwaVPrototypes`` and ``SwaVLoss`` (Sinkhorn inside, averaged over the
 views). The prototypes have no bias (the paper's scores are zᵀc_k; lightly's layer has one,
 kept at zero and frozen). Their gradients are dropped during the first
-``freeze_prototypes_fraction`` of training (§4 / App. A: "freeze the prototypes during the first
-epoch"), through :meth:`before_optimizer_step`.
+``freeze_prototypes_fraction`` of training (App. A: the prototypes are frozen during the first
+epoch), through :meth:`before_optimizer_step`.
 
 Optional queue (``queue_length`` > 0): the projections of past batches, one queue per view,
 join the current batch in the Sinkhorn step (§4.3, for small batches) once
