@@ -70,7 +70,7 @@ def test_registry_claims_all_evaluate(repo):
             "z_score_max",
         ]
     }
-    single = [claim for claim in registry["claims"] if "compare" not in claim]
+    single = [c for c in registry["claims"] if "compare" not in c and "collapse" not in c]
     assert single and len(single) < len(registry["claims"])
     for claim in single:
         result = evaluate_claim(claim, {"metrics": metrics, "share_correct": 0.5})
@@ -107,3 +107,35 @@ def test_claims_without_their_models_are_listed_as_not_run():
     }
     table = claims_table([claim], [])
     assert table["verdict"].tolist() == ["not run"]
+
+
+def _collapse_result(seed, trained, inverse, style):
+    return {
+        "seed": seed,
+        "params": {"experiment": "nonlinear"},
+        "loss": {"trained": {"total": trained}, "inverse": {"total": inverse}},
+        "readout": {"style": style},
+    }
+
+
+def test_collapse_claims_need_every_seed():
+    from sslbench.report.collapse import evaluate_collapse_claim
+
+    claim = {
+        "collapse": {
+            "kind": "less_than",
+            "a": {"setting": "box", "path": "loss.trained.total"},
+            "b": {"setting": "box", "path": "loss.inverse.total"},
+        }
+    }
+    style = [0.8, 0.8, 0.7, 0.2]
+    all_below = {"box": [_collapse_result(s, 1.0, 7.0, style) for s in range(3)]}
+    assert evaluate_collapse_claim(claim, all_below)["verdict"] == REPLICATED
+    mixed = {"box": [_collapse_result(0, 1.0, 7.0, style), _collapse_result(1, 8.0, 7.0, style)]}
+    assert evaluate_collapse_claim(claim, mixed)["verdict"] == INCONCLUSIVE
+    assert evaluate_collapse_claim(claim, {}) is None
+
+    drop = {"collapse": {"kind": "last_layer_drop", "setting": "box", "path": "readout.style"}}
+    assert evaluate_collapse_claim(drop, all_below)["verdict"] == REPLICATED
+    gradual = {"box": [_collapse_result(0, 1.0, 7.0, [0.9, 0.6, 0.4, 0.3])]}
+    assert evaluate_collapse_claim(drop, gradual)["verdict"] == NOT_REPLICATED

@@ -21,6 +21,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     "finetune": ("dataset_dir", "pretrained", "model_out", "history_out"),
     "features": ("dataset_dir", "model_path", "out"),
     "evaluate": ("dataset_dir", "features_path", "metrics_out", "predictions_out"),
+    "collapse": ("out",),
     "analyse": ("dataset_dir", "features_path", "predictions_path", "summary_out", "scores_out"),
 }
 

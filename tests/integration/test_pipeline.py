@@ -106,6 +106,9 @@ def test_report_names_every_metric_and_a_verdict(workdir):
     for name in [*METRICS, "AUROC", "AUPRC", "linear probe accuracy", "k-NN accuracy"]:
         assert name in html, name
     assert re.search(r"(not replicated|replicated|inconclusive)", html)
+    assert 'id="collapse-loss"' in html and 'id="regularisers"' in html
+    for setting in ("table1_box", "table1_sphere", "linear_dc0", "linear_dc1", "linear_dc1_tau"):
+        assert (workdir / f"results/collapse/{setting}/seed0.json").is_file(), setting
     notebook = json.loads((workdir / "reports/report.ipynb").read_text())
     outputs = [o for cell in notebook["cells"] for o in cell.get("outputs", [])]
     assert outputs and not [o for o in outputs if o["output_type"] == "error"]

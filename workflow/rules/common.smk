@@ -162,6 +162,20 @@ REPORT_HTML = f"{REPORTS}/index.html"
 REPORT_FILES = ("qscore.json", "eval.json", "history.json", "scores.csv")
 
 
+def collapse_jobs():
+    """Every 002 controlled-experiment job: setting × seed, with its output path."""
+    cfg = config["collapse"]
+    return [
+        {
+            "setting": name,
+            "seed": seed,
+            "path": f"{RESULTS}/collapse/{name}/seed{seed}.json",
+        }
+        for name in cfg["settings"]
+        for seed in cfg["seeds"]
+    ]
+
+
 def report_runs():
     """Per-run output paths, handed to the notebook as its ``runs_json`` parameter."""
     return [

@@ -10,6 +10,7 @@ import pandas as pd
 import yaml
 
 from sslbench.io import read_json
+from sslbench.report.collapse import evaluate_collapse_claim
 from sslbench.report.verdicts import evaluate_claim, evaluate_paired_claim
 
 
@@ -59,17 +60,27 @@ def _claim_row(claim: dict[str, Any], run: str, result: dict[str, Any]) -> dict[
     }
 
 
-def claims_table(claims: list[dict[str, Any]], runs: list[RunResult]) -> pd.DataFrame:
+def claims_table(
+    claims: list[dict[str, Any]],
+    runs: list[RunResult],
+    collapse: dict[str, list[dict[str, Any]]] | None = None,
+) -> pd.DataFrame:
     """One row per claim × run (or × pair of runs): the paper's number, ours, and the verdict.
 
     Single-model claims apply to the runs of ``claim["variant"]`` (default: the baseline
-    pretrain-none); paired claims (``compare``) to every group holding both variants.
+    pretrain-none); paired claims (``compare``) to every group holding both variants;
+    ``collapse`` claims to 002's controlled experiments.
     """
     rows: list[dict[str, Any]] = []
     by_key = {(run.group, run.variant): run for run in runs}
     for claim in claims:
         before = len(rows)
-        _add_claim_rows(claim, runs, by_key, rows)
+        if "collapse" in claim:
+            result = evaluate_collapse_claim(claim, collapse or {})
+            if result is not None:
+                rows.append(_claim_row(claim, "002 controlled experiments", result))
+        else:
+            _add_claim_rows(claim, runs, by_key, rows)
         if len(rows) == before:
             rows.append(_claim_row(claim, "—", NOT_RUN))
     return pd.DataFrame(rows)

@@ -1,0 +1,367 @@
+"""Stage: one job of 002's fully controlled experiments ("content suppresses style", §4.1).
+
+Rusak, Reizinger, Zimmermann et al. (``papers/002``) §4.1, Fig. 1 and Table 1: an encoder f is
+trained with InfoNCE on x = g(z) (see :mod:`sslbench.synthetic`) and inspected against the
+ground-truth latents.
+
+- ``experiment="linear"`` (Fig. 1 left): linear g, bias-free linear f = W; outputs the
+  normalised singular values of W (and of W A, A the mixing matrix) plus the loss terms;
+- ``experiment="nonlinear"`` (Fig. 1 middle/right, Table 1): 3-layer Leaky-ReLU g, 7-layer MLP f;
+  outputs the adjusted R² of a linear readout of content and style latents from every layer and
+  L_align / L_uniform / L_CL (002 eq. (1)) of the trained f and of f = g⁻¹.
+
+Every job (one seed, one setting) writes its own JSON; seeds are aggregated downstream.
+
+``params`` keys (JSON-able; unknown keys and bad values raise ``ValueError`` naming the key):
+
+=====================  =====  ==========================================================
+key                    type   default / meaning
+=====================  =====  ==========================================================
+experiment             str    required: ``"linear"`` or ``"nonlinear"``
+space                  str    required: ``"box"`` ([0,1]^d, ℓp InfoNCE) or ``"sphere"``
+                              (S^{d−1}, cosine InfoNCE)
+dim                    int    8 (linear) / 10 (nonlinear): latent = observation = output d
+content_dims           int    1: d_c, the first d_c latents are content (0 ≤ d_c ≤ d)
+tau_content            float  1.0: τ_c, temperature of the first d_c output dimensions
+tau_style              float  1.0: τ_s, temperature of the other output dimensions
+normalise              bool   true on the sphere (cosine), false on the box; false on the
+                              sphere = raw dot product (002 §4.1, "remove the ℓ2
+                              normalization"); the box only has the un-normalised ℓp loss
+p                      float  2.0: exponent of the box similarity −Σ_j |a_j − b_j|^p / τ_j
+box_sigma              float  0.3 (linear) / 0.05 (nonlinear): std of the style conditional
+                              on the box. 0.05 is Zimmermann et al.'s value and reproduces
+                              Table 1's f = g⁻¹ row; with it the linear box encoder does not
+                              collapse in 2,000 steps (the positive is the nearest neighbour
+                              in the batch, so scaling W drives the loss to 0 without
+                              collapse), with 0.3 it does
+sphere_kappa           float  1.0: vMF concentration of the style conditional on the sphere
+mixing_layers          int    3: layers of the nonlinear g (002 §4.1); the linear g has one
+mixing_slope           float  0.2: Leaky-ReLU slope of g
+mixing_candidates      int    1000: random matrices per layer of g; the best-conditioned kept
+encoder_layers         int    7: linear layers of the nonlinear f; the linear f has one
+hidden_width           int    null → 5·d: width of the hidden layers of the nonlinear f
+encoder_slope          float  0.2: Leaky-ReLU slope of f
+steps                  int    2000: Adam steps
+batch_size             int    256: positive pairs per step (2N views, 2N − 2 negatives)
+lr                     float  0.01 (linear) / 0.003 (nonlinear): Adam learning rate
+eval_samples           int    10000: views for the Table-1 loss terms (eval_samples/2 pairs;
+                              every view has eval_samples − 1 others in its denominator)
+readout_samples        int    10000: marginal samples for the adjusted-R² readouts
+seed                   int    0: seeds g, the encoder init and all sampling
+=====================  =====  ==========================================================
+
+Output JSON (``out``, sorted keys, identical bytes for identical params):
+
+- ``params``: the resolved params (every key above);
+- ``train_history``: [[step, training loss], …] every 100 steps and at the last step;
+- ``loss``: {``trained``, ``inverse``} → {``align``, ``uniform``, ``total``}, 002 Table 1's
+  L_align, L_uniform, L_CL on ``eval_samples`` views; ``inverse`` is f = g⁻¹;
+- ``readout``: ``layers`` (["input", "layer_1", …, "layer_L"]), ``content`` / ``style`` (mean
+  adjusted R² over the content / style latents, one per layer; null when d_c = 0 / d_s = 0),
+  ``content_per_dim`` / ``style_per_dim`` (per layer, per latent), and on the cosine sphere
+  ``output_normalised`` {``content``, ``style``} (the ℓ2-normalised output);
+- linear experiment only, ``spectrum``: ``weight`` / ``composition`` (normalised singular values
+  of W and of h = W A, A the mixing matrix), ``weight_singular_values``,
+  ``weight_effective_rank``, ``composition_effective_rank``.
+
+MLflow: run ``collapse:{experiment}/{space}/dc{d_c}/tc{τ_c}-ts{τ_s}/{norm|nonorm}/seed{seed}``,
+tags ``stage=collapse`` plus the setting, params flattened, metrics ``{trained,inverse}_{align,
+uniform,total}``, ``r2_{content,style}_{layer}``, ``final_train_loss``, ``seconds`` and, for the
+linear experiment, ``weight_sv_{i}``, ``weight_effective_rank``, ``composition_effective_rank``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from sslbench.io import write_json
+from sslbench.losses.infonce import block_temperature
+from sslbench.synthetic.dgp import SPACES, InvertibleMLP, LatentSpec, build_mixing, sample_pairs
+from sslbench.synthetic.dgp import sample_marginal as sample_latents
+from sslbench.synthetic.encoders import Encoder, linear_encoder, mlp_encoder
+from sslbench.synthetic.losses import Similarity, similarity_for
+from sslbench.synthetic.metrics import (
+    adjusted_r2,
+    effective_rank,
+    loss_terms,
+    normalised_singular_values,
+)
+from sslbench.synthetic.train import TrainSpec, encode_pairs, observations, train_encoder
+from sslbench.tracking import tracked_run
+
+log = logging.getLogger(__name__)
+
+EXPERIMENTS: tuple[str, ...] = ("linear", "nonlinear")
+#: Defaults shared by both experiments (see the module docstring).
+DEFAULTS: dict[str, Any] = {
+    "content_dims": 1,
+    "tau_content": 1.0,
+    "tau_style": 1.0,
+    "p": 2.0,
+    "sphere_kappa": 1.0,
+    "mixing_layers": 3,
+    "mixing_slope": 0.2,
+    "mixing_candidates": 1000,
+    "encoder_layers": 7,
+    "hidden_width": None,
+    "encoder_slope": 0.2,
+    "steps": 2000,
+    "batch_size": 256,
+    "eval_samples": 10_000,
+    "readout_samples": 10_000,
+    "seed": 0,
+}
+#: Defaults that differ between the experiments.
+EXPERIMENT_DEFAULTS: dict[str, dict[str, Any]] = {
+    "linear": {"dim": 8, "lr": 1e-2, "box_sigma": 0.3},
+    "nonlinear": {"dim": 10, "lr": 3e-3, "box_sigma": 0.05},
+}
+INT_KEYS = (
+    "dim",
+    "content_dims",
+    "mixing_layers",
+    "mixing_candidates",
+    "encoder_layers",
+    "steps",
+    "batch_size",
+    "eval_samples",
+    "readout_samples",
+)
+POSITIVE_FLOAT_KEYS = (
+    "tau_content",
+    "tau_style",
+    "box_sigma",
+    "sphere_kappa",
+    "mixing_slope",
+    "encoder_slope",
+    "lr",
+)
+#: Smallest value of each integer key.
+INT_MINIMUM: dict[str, int] = {
+    "dim": 2,
+    "content_dims": 0,
+    "mixing_layers": 1,
+    "mixing_candidates": 1,
+    "encoder_layers": 1,
+    "steps": 1,
+    "batch_size": 2,
+    "eval_samples": 4,
+    "readout_samples": 3,
+}
+MIN_P = 1.0
+
+
+def _require(ok: bool, key: str, value: Any, expected: str) -> None:
+    if not ok:
+        raise ValueError(f"collapse params: {key} must be {expected}, got {value!r}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def resolve_params(params: dict[str, Any]) -> dict[str, Any]:
+    """All keys of the module docstring with defaults filled in, validated."""
+    experiment, space = params.get("experiment"), params.get("space")
+    _require(experiment in EXPERIMENTS, "experiment", experiment, f"one of {EXPERIMENTS}")
+    _require(space in SPACES, "space", space, f"one of {SPACES}")
+    cfg = {**DEFAULTS, **EXPERIMENT_DEFAULTS[experiment], "normalise": space == "sphere"}
+    unknown = sorted(set(params) - set(cfg) - {"experiment", "space"})
+    if unknown:
+        raise ValueError(f"collapse params: unknown key(s) {unknown}; known: {sorted(cfg)}")
+    cfg.update(params)
+    for key in INT_KEYS:
+        _require(_is_int(cfg[key]), key, cfg[key], "an integer")
+        _require(cfg[key] >= INT_MINIMUM[key], key, cfg[key], f"≥ {INT_MINIMUM[key]}")
+    for key in POSITIVE_FLOAT_KEYS:
+        _require(_is_number(cfg[key]) and cfg[key] > 0, key, cfg[key], "a number > 0")
+        cfg[key] = float(cfg[key])
+    _require(_is_number(cfg["p"]) and cfg["p"] >= MIN_P, "p", cfg["p"], f"a number ≥ {MIN_P}")
+    cfg["p"] = float(cfg["p"])
+    _require(_is_int(cfg["seed"]) and cfg["seed"] >= 0, "seed", cfg["seed"], "an integer ≥ 0")
+    _require(isinstance(cfg["normalise"], bool), "normalise", cfg["normalise"], "a boolean")
+    _require(
+        space == "sphere" or not cfg["normalise"],
+        "normalise",
+        cfg["normalise"],
+        "false on the box (its ℓp InfoNCE uses raw outputs)",
+    )
+    width = cfg["hidden_width"]
+    _require(width is None or (_is_int(width) and width >= 1), "hidden_width", width, "null or ≥ 1")
+    _require(cfg["content_dims"] <= cfg["dim"], "content_dims", cfg["content_dims"], "≤ dim")
+    _require(cfg["eval_samples"] % 2 == 0, "eval_samples", cfg["eval_samples"], "even")
+    return cfg
+
+
+def latent_spec(cfg: dict[str, Any]) -> LatentSpec:
+    return LatentSpec(
+        cfg["space"], cfg["dim"], cfg["content_dims"], cfg["box_sigma"], cfg["sphere_kappa"]
+    )
+
+
+def build_similarity(cfg: dict[str, Any]) -> Similarity:
+    """The InfoNCE similarity with τ_c on the first d_c output dimensions, τ_s on the rest."""
+    tau = block_temperature(cfg["dim"], cfg["content_dims"], cfg["tau_content"], cfg["tau_style"])
+    return Similarity(similarity_for(cfg["space"], cfg["normalise"]), tau, cfg["p"])
+
+
+def build_encoder(cfg: dict[str, Any]) -> Encoder:
+    if cfg["experiment"] == "linear":
+        return linear_encoder(cfg["dim"])
+    return mlp_encoder(cfg["dim"], cfg["encoder_layers"], cfg["hidden_width"], cfg["encoder_slope"])
+
+
+def build_g(cfg: dict[str, Any], rng: np.random.Generator) -> InvertibleMLP:
+    layers = 1 if cfg["experiment"] == "linear" else cfg["mixing_layers"]
+    return build_mixing(cfg["dim"], layers, rng, cfg["mixing_slope"], cfg["mixing_candidates"])
+
+
+def _readout_summary(per_layer: list[np.ndarray], dims: slice) -> dict[str, Any]:
+    """Mean and per-latent adjusted R² of the latents ``dims`` per layer; None if there are none."""
+    parts = [r[dims] for r in per_layer]
+    if parts[0].size == 0:
+        return {"mean": None, "per_dim": None}
+    return {"mean": [float(p.mean()) for p in parts], "per_dim": [p.tolist() for p in parts]}
+
+
+@torch.no_grad()
+def layer_readouts(
+    encoder: Encoder,
+    mixing: InvertibleMLP,
+    latents: LatentSpec,
+    similarity: Similarity,
+    z: np.ndarray,
+) -> dict[str, Any]:
+    """Adjusted R² of content and style latents from the input and every layer of f.
+
+    With the cosine similarity the ℓ2-normalised output, on which the loss acts, is read out
+    as well (``output_normalised``), outside the list of layers.
+    """
+    acts = encoder.activations(observations(mixing, z))
+    per_layer = [adjusted_r2(a.double().numpy(), z) for a in acts]
+    content, style = slice(0, latents.content_dims), slice(latents.content_dims, None)
+    readout: dict[str, Any] = {"layers": ["input"] + [f"layer_{i}" for i in range(1, len(acts))]}
+    for kind, dims in (("content", content), ("style", style)):
+        summary = _readout_summary(per_layer, dims)
+        readout[kind], readout[f"{kind}_per_dim"] = summary["mean"], summary["per_dim"]
+    if similarity.kind == "cosine":
+        normalised = [adjusted_r2(F.normalize(acts[-1], dim=1).double().numpy(), z)]
+        readout["output_normalised"] = {
+            kind: _readout_summary(normalised, dims)["mean"]
+            for kind, dims in (("content", content), ("style", style))
+        }
+    return readout
+
+
+@torch.no_grad()
+def loss_comparison(
+    encoder: Encoder,
+    mixing: InvertibleMLP,
+    latents: LatentSpec,
+    similarity: Similarity,
+    pairs: tuple[np.ndarray, np.ndarray],
+) -> dict[str, dict[str, float]]:
+    """002 Table 1: loss terms of the trained f and of f = g⁻¹ on the same pairs."""
+    z, z_tilde = pairs
+    inverse = [torch.from_numpy(mixing.inverse(mixing.forward(v))).float() for v in pairs]
+    return {
+        "trained": loss_terms(*encode_pairs(encoder, mixing, z, z_tilde), similarity).as_dict(),
+        "inverse": loss_terms(*inverse, similarity).as_dict(),
+    }
+
+
+def spectrum(encoder: Encoder, mixing: InvertibleMLP) -> dict[str, Any]:
+    """002 Fig. 1 left: normalised singular values of W and of the composition h = W A."""
+    w = encoder.weight_matrix().double().numpy()
+    composition = w @ mixing.matrix()
+    return {
+        "weight": normalised_singular_values(w).tolist(),
+        "weight_singular_values": np.linalg.svd(w, compute_uv=False).tolist(),
+        "weight_effective_rank": effective_rank(w),
+        "composition": normalised_singular_values(composition).tolist(),
+        "composition_effective_rank": effective_rank(composition),
+    }
+
+
+def run_experiment(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Train one encoder and measure it; ``cfg`` from :func:`resolve_params`. No I/O."""
+    g_rng, train_rng, eval_rng, readout_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(cfg["seed"]).spawn(4)
+    )
+    torch.manual_seed(cfg["seed"])
+    latents, similarity = latent_spec(cfg), build_similarity(cfg)
+    mixing, encoder = build_g(cfg, g_rng), build_encoder(cfg)
+    spec = TrainSpec(cfg["steps"], cfg["batch_size"], cfg["lr"])
+    history = train_encoder(encoder, mixing, latents, similarity, spec, train_rng)
+    pairs = sample_pairs(latents, cfg["eval_samples"] // 2, eval_rng)
+    readout_z = sample_latents(latents, cfg["readout_samples"], readout_rng)
+    results: dict[str, Any] = {
+        "params": cfg,
+        "train_history": [list(item) for item in history],
+        "loss": loss_comparison(encoder, mixing, latents, similarity, pairs),
+        "readout": layer_readouts(encoder, mixing, latents, similarity, readout_z),
+    }
+    if cfg["experiment"] == "linear":
+        results["spectrum"] = spectrum(encoder, mixing)
+    return results
+
+
+def scalar_metrics(results: dict[str, Any]) -> dict[str, float]:
+    """The scalar results as MLflow metrics (null readouts left out)."""
+    metrics = {"final_train_loss": results["train_history"][-1][1]}
+    for which, terms in results["loss"].items():
+        metrics.update({f"{which}_{name}": value for name, value in terms.items()})
+    readout = results["readout"]
+    for kind in ("content", "style"):
+        for name, value in zip(readout["layers"], readout[kind] or [], strict=False):
+            metrics[f"r2_{kind}_{name}"] = value
+        normalised = readout.get("output_normalised", {}).get(kind)
+        if normalised is not None:
+            metrics[f"r2_{kind}_output_normalised"] = normalised[0]
+    if "spectrum" in results:
+        spec = results["spectrum"]
+        metrics["weight_effective_rank"] = spec["weight_effective_rank"]
+        metrics["composition_effective_rank"] = spec["composition_effective_rank"]
+        for i, value in enumerate(spec["weight"]):
+            metrics[f"weight_sv_{i}"] = value
+    return metrics
+
+
+def run_name(cfg: dict[str, Any]) -> str:
+    norm = "norm" if cfg["normalise"] else "nonorm"
+    return (
+        f"collapse:{cfg['experiment']}/{cfg['space']}/dc{cfg['content_dims']}"
+        f"/tc{cfg['tau_content']:g}-ts{cfg['tau_style']:g}/{norm}/seed{cfg['seed']}"
+    )
+
+
+def run_tags(cfg: dict[str, Any]) -> dict[str, str]:
+    keys = ("experiment", "space", "content_dims", "tau_content", "tau_style", "normalise", "seed")
+    return {"stage": "collapse", **{key: str(cfg[key]) for key in keys}}
+
+
+def run(params: dict[str, Any], out: Path) -> None:
+    """Resolve ``params``, train and measure, write the JSON to ``out`` atomically, log MLflow.
+
+    Runs on the torch threads the caller set (``sslbench.cli --threads``; 1 in the workflow).
+    """
+    cfg = resolve_params(params)
+    with tracked_run(run_name(cfg), run_tags(cfg), cfg):
+        start = time.perf_counter()
+        results = run_experiment(cfg)
+        seconds = time.perf_counter() - start
+        write_json(out, results)
+        mlflow.log_metrics({**scalar_metrics(results), "seconds": seconds})
+        log.info("%s done in %.1f s", run_name(cfg), seconds)
