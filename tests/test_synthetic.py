@@ -229,7 +229,8 @@ def test_stage_writes_json_and_logs_mlflow(tmp_path, monkeypatch):
     assert len(result["readout"]["content"]) == len(layers)
     assert len(result["readout"]["content_per_dim"][0]) == 2
     assert len(result["readout"]["style_per_dim"][0]) == 8
-    assert set(result["readout"]["output_normalised"]) == {"content", "style"}
+    normalised = result["readout"]["output_normalised"]
+    assert set(normalised) == {"content", "style"} and -1 < normalised["style"] <= 1
     for which in ("trained", "inverse"):
         terms = result["loss"][which]
         assert terms["total"] == pytest.approx(terms["align"] + terms["uniform"])
@@ -245,6 +246,7 @@ def test_stage_writes_json_and_logs_mlflow(tmp_path, monkeypatch):
     metrics = run.data.metrics
     assert metrics["trained_total"] == pytest.approx(result["loss"]["trained"]["total"])
     assert metrics["r2_style_layer_7"] == pytest.approx(result["readout"]["style"][7])
+    assert metrics["r2_style_output_normalised"] == pytest.approx(normalised["style"])
     assert metrics["seconds"] > 0
 
 

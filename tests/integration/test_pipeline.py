@@ -75,7 +75,7 @@ def test_mlflow_holds_the_runs_and_metrics(workdir):
     experiment = client.get_experiment_by_name("sslbench")
     runs = client.search_runs([experiment.experiment_id], max_results=1000)
     stages = Counter(run.data.tags["stage"] for run in runs)
-    assert stages == {"pretrain": 3, "finetune": 5, "evaluate": 8, "analyse": 8}
+    assert stages == {"pretrain": 3, "finetune": 5, "evaluate": 8, "analyse": 8, "collapse": 5}
     assert {r.data.tags["variant"] for r in runs if r.data.tags["stage"] == "analyse"} == VARIANTS
     meta = json.loads((workdir / "data/trifeature/meta.json").read_text())
     for run in runs:

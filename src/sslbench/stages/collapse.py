@@ -259,7 +259,7 @@ def layer_readouts(
     if similarity.kind == "cosine":
         normalised = [adjusted_r2(F.normalize(acts[-1], dim=1).double().numpy(), z)]
         readout["output_normalised"] = {
-            kind: _readout_summary(normalised, dims)["mean"]
+            kind: (_readout_summary(normalised, dims)["mean"] or [None])[0]
             for kind, dims in (("content", content), ("style", style))
         }
     return readout
@@ -269,7 +269,6 @@ def layer_readouts(
 def loss_comparison(
     encoder: Encoder,
     mixing: InvertibleMLP,
-    latents: LatentSpec,
     similarity: Similarity,
     pairs: tuple[np.ndarray, np.ndarray],
 ) -> dict[str, dict[str, float]]:
@@ -310,7 +309,7 @@ def run_experiment(cfg: dict[str, Any]) -> dict[str, Any]:
     results: dict[str, Any] = {
         "params": cfg,
         "train_history": [list(item) for item in history],
-        "loss": loss_comparison(encoder, mixing, latents, similarity, pairs),
+        "loss": loss_comparison(encoder, mixing, similarity, pairs),
         "readout": layer_readouts(encoder, mixing, latents, similarity, readout_z),
     }
     if cfg["experiment"] == "linear":
@@ -329,7 +328,7 @@ def scalar_metrics(results: dict[str, Any]) -> dict[str, float]:
             metrics[f"r2_{kind}_{name}"] = value
         normalised = readout.get("output_normalised", {}).get(kind)
         if normalised is not None:
-            metrics[f"r2_{kind}_output_normalised"] = normalised[0]
+            metrics[f"r2_{kind}_output_normalised"] = normalised
     if "spectrum" in results:
         spec = results["spectrum"]
         metrics["weight_effective_rank"] = spec["weight_effective_rank"]
