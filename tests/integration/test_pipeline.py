@@ -79,10 +79,15 @@ def test_mlflow_holds_the_runs_and_metrics(workdir):
     assert {r.data.tags["variant"] for r in runs if r.data.tags["stage"] == "analyse"} == VARIANTS
     meta = json.loads((workdir / "data/trifeature/meta.json").read_text())
     for run in runs:
-        assert run.data.tags["data_version"] == meta["version"]
+        if run.data.tags["stage"] != "collapse":  # 002's jobs generate their own data
+            assert run.data.tags["data_version"] == meta["version"]
         assert run.data.tags["config_hash"] and run.data.tags["git_commit"]
         assert run.info.status == "FINISHED"
-    by_key = {(r.data.tags["stage"], r.data.tags["variant"]): r for r in runs}
+    by_key = {
+        (r.data.tags["stage"], r.data.tags["variant"]): r
+        for r in runs
+        if r.data.tags["stage"] != "collapse"
+    }
     pretrain = by_key["pretrain", "pretrain-none"]
     losses = client.get_metric_history(pretrain.info.run_id, "train_loss")
     history = json.loads((workdir / RUN_DIR / "history.json").read_text())
