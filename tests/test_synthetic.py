@@ -9,10 +9,10 @@ import torch
 from scipy.special import iv
 
 from sslbench.io import read_json
-from sslbench.losses.infonce import block_temperature, info_nce
+from sslbench.losses.infonce import block_temperature, info_nce, lp_info_nce
 from sslbench.stages import collapse
 from sslbench.synthetic.dgp import LatentSpec, build_mixing, sample_pairs, sample_vmf
-from sslbench.synthetic.losses import Similarity, lp_info_nce
+from sslbench.synthetic.losses import Similarity
 from sslbench.synthetic.metrics import (
     adjusted_r2,
     effective_rank,

@@ -7,6 +7,7 @@
   D = diag(1/τ). 002's text once writes τ_c > τ_s, but its Prop. 3 (τ_c ∼ σ_c/σ_s with τ_s = 1)
   and Fig. 1 use τ_c < τ_s; callers pass the vector they want.
 - No ℓ2 normalisation (002 Table 2): the dot product of the raw embeddings.
+- ℓp similarity (Zimmermann et al. 2021; 002 §4.1, the hyperbox): s(a, b) = −Σ_j |a_j − b_j|^p/τ_j.
 - Implicit feature modification, IFM (004 eq. (2)): the positive logit is lowered by ε/τ and
   every negative logit raised by ε/τ, the closed form of perturbing v⁺ − εv and v⁻ + εv.
 
@@ -21,6 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 Temperature = float | torch.Tensor
+#: cdist's matrix-multiply shortcut loses the small positive-pair distances of large embeddings.
+EXACT_DISTANCES = "donot_use_mm_for_euclid_dist"
 
 
 def similarity_logits(
@@ -47,6 +50,23 @@ def _ifm_shift(temperature: Temperature, epsilon: float) -> float:
     return epsilon / float(temperature)
 
 
+def positive_index(n: int, device: torch.device | None = None) -> torch.Tensor:
+    """Column of each row's positive among the 2N views [z0; z1] (i ↔ i + N)."""
+    return torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(device)
+
+
+def views_cross_entropy(logits: torch.Tensor, shift: float = 0.0) -> torch.Tensor:
+    """InfoNCE from the (2N, 2N) logit matrix of the views [z0; z1]: each row's positive is its
+    other view, every other view but itself a negative; IFM lowers the positive logit and
+    raises the negatives by ``shift`` = ε/τ."""
+    positives = positive_index(logits.shape[0] // 2, logits.device)
+    if shift:
+        positive_mask = F.one_hot(positives, logits.shape[0]).bool()
+        logits = logits + shift * (~positive_mask).float() - shift * positive_mask.float()
+    self_mask = torch.eye(logits.shape[0], dtype=torch.bool, device=logits.device)
+    return F.cross_entropy(logits.masked_fill(self_mask, float("-inf")), positives)
+
+
 def info_nce(
     z0: torch.Tensor,
     z1: torch.Tensor,
@@ -58,16 +78,32 @@ def info_nce(
 
     With ``epsilon`` > 0 this is IFM's adversarial loss L_ε (004 eq. 2).
     """
-    n = z0.shape[0]
     z = torch.cat([z0, z1])
     logits = similarity_logits(z, z, temperature, normalise)
-    shift = _ifm_shift(temperature, epsilon)
-    positives = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(z.device)
-    self_mask = torch.eye(2 * n, dtype=torch.bool, device=z.device)
-    positive_mask = F.one_hot(positives, 2 * n).bool()
-    logits = logits + shift * (~positive_mask).float() - shift * positive_mask.float()
-    logits = logits.masked_fill(self_mask, float("-inf"))
-    return F.cross_entropy(logits, positives)
+    return views_cross_entropy(logits, _ifm_shift(temperature, epsilon))
+
+
+def lp_similarity_logits(
+    a: torch.Tensor, b: torch.Tensor, temperature: Temperature, p: float
+) -> torch.Tensor:
+    """Matrix of −Σ_j |a_ij − b_kj|^p / τ_j (scalar τ or one τ_j per dimension): Zimmermann et
+    al.'s ℓp similarity for non-normalised representations, used on 002's hyperbox (§4.1)."""
+    scale = torch.as_tensor(temperature, dtype=a.dtype, device=a.device) ** (1.0 / p)
+    if scale.ndim == 1 and scale.shape[0] != a.shape[1]:
+        raise ValueError(
+            f"per-dimension temperature has {scale.shape[0]} entries for "
+            f"{a.shape[1]}-dimensional embeddings"
+        )
+    dist = torch.cdist(a / scale, b / scale, p=p, compute_mode=EXACT_DISTANCES)
+    return -(dist**p)
+
+
+def lp_info_nce(
+    z0: torch.Tensor, z1: torch.Tensor, temperature: Temperature, p: float = 2.0
+) -> torch.Tensor:
+    """Symmetric InfoNCE over the 2N views with the ℓp similarity."""
+    z = torch.cat([z0, z1])
+    return views_cross_entropy(lp_similarity_logits(z, z, temperature, p))
 
 
 def info_nce_queue(

@@ -24,7 +24,8 @@ import torch
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score
 
-from sslbench.synthetic.losses import Similarity, positive_index
+from sslbench.losses.infonce import positive_index
+from sslbench.synthetic.losses import Similarity
 
 #: Rows of the (2N × 2N) logit matrix evaluated at once in :func:`loss_terms`.
 LOSS_CHUNK_ROWS = 1024
