@@ -38,4 +38,4 @@ test: setup browser lint
 	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python -m pytest
 
 clean:
-	rm -rf results logs reports/index.html reports/report.ipynb mlflow.db mlartifacts .snakemake
+	rm -rf results logs reports/*.html reports/*.ipynb mlflow.db mlartifacts .snakemake

@@ -4,7 +4,7 @@ import torch
 from sslbench.losses.infonce import InfoNCECriterion, info_nce
 from sslbench.methods import build_method
 from sslbench.models.resnet import BackboneSpec, build_backbone
-from sslbench.regularisers import REGULARISERS, build_regulariser
+from sslbench.regularisers import build_regulariser
 from sslbench.regularisers.base import RegulariserError
 from sslbench.regularisers.qscore import QScoreRegulariser, QScoreSpec
 from sslbench.regularisers.sparsehead import l21_norm
@@ -110,13 +110,38 @@ def test_queue_criterion_shifts_by_one_batch():
     assert torch.equal(crit.queue[3:], before[3:]) and int(crit.queue_ptr) == 3
 
 
-@pytest.mark.parametrize("name", ["ifm", "temperature", "no_l2_norm"])
-def test_infonce_variants_refuse_non_contrastive_methods(name):
-    spec_cls, _ = REGULARISERS[name]
+@pytest.mark.parametrize(
+    ("name", "allowed"),
+    [
+        ("ifm", "simclr, mocov2"),
+        ("temperature", "simclr, mocov2"),
+        ("no_l2_norm", "simclr, mocov2"),
+        ("identity_head", "simclr"),
+        ("linear_head", "simclr"),
+    ],
+)
+def test_method_specific_regularisers_refuse_other_methods(name, allowed):
     model = build_method(
         "simsiam",
         build_backbone(BackboneSpec("resnet18", 4, "cifar")),
         {"projection_hidden_dim": 16, "projection_dim": 8, "prediction_hidden_dim": 4},
     )
-    with pytest.raises(RegulariserError, match=rf"{name}.*simsiam.*simclr, mocov2"):
+    with pytest.raises(RegulariserError, match=rf"{name}.*simsiam.*{allowed}$"):
         build_regulariser(name, {}).attach(model)
+
+
+def test_identity_head_makes_the_embedding_the_representation():
+    model = _simclr()
+    build_regulariser("identity_head", {}).attach(model)
+    x = _views()[0]
+    model.eval()
+    h = model.representation(x)
+    assert torch.equal(model.embedding(h), h)
+    assert torch.isfinite(model.loss(_views())).all()
+
+
+def test_linear_head_is_one_bias_free_linear_map_to_the_projection_dim():
+    model = _simclr()
+    build_regulariser("linear_head", {}).attach(model)
+    assert isinstance(model.projector, torch.nn.Linear) and model.projector.bias is None
+    assert model.embedding(torch.zeros(3, model.backbone.output_dim)).shape == (3, 8)

@@ -51,9 +51,12 @@ def test_interrupted_run_resumes_to_the_same_weights(images, tmp_path):
 
     with pytest.raises(Interrupt):
         train(_model(), images, SPEC, tmp_path / "cut", on_epoch_end=stop_after_first_epoch)
+    partial = tmp_path / "cut" / ".epoch_0002.pt.x1y2.tmp"  # a save a SIGKILL cut short
+    partial.write_bytes(b"half a checkpoint")
     resumed = _model(seed=123)  # different init: everything must come from the checkpoint
     history = train(resumed, images, SPEC, tmp_path / "cut")
     assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert not partial.exists()
     for (name, a), (_, b) in zip(
         reference.state_dict().items(), resumed.state_dict().items(), strict=True
     ):

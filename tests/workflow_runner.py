@@ -41,3 +41,10 @@ def snakemake(
 def planned_rules(result: subprocess.CompletedProcess) -> set[str]:
     """Names of the rules Snakemake scheduled (or, in a dry run, would schedule)."""
     return set(re.findall(r"^(?:local)?rule (\w+):", result.stdout + result.stderr, re.M))
+
+
+def job_counts(result: subprocess.CompletedProcess) -> dict[str, int]:
+    """Snakemake's "Job stats" table (rule → number of jobs) from a (dry) run's output."""
+    text = result.stdout + result.stderr
+    table = text[text.index("Job stats:") :].split("total", 1)[0]
+    return {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", table, re.M)}

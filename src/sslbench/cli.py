@@ -23,6 +23,16 @@ STAGES: dict[str, tuple[str, ...]] = {
     "evaluate": ("dataset_dir", "features_path", "metrics_out", "predictions_out"),
     "collapse": ("out",),
     "analyse": ("dataset_dir", "features_path", "predictions_path", "summary_out", "scores_out"),
+    "representation": ("dataset_dir", "features_path", "predictions_path", "out"),
+    "suppression": ("dataset_dir", "model_path", "out"),
+    "interpret": (
+        "dataset_dir",
+        "model_path",
+        "features_path",
+        "predictions_path",
+        "summary_out",
+        "figure_out",
+    ),
 }
 
 

@@ -55,15 +55,17 @@ def schema_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
 
 
 def reference_errors(config: Mapping[str, Any]) -> list[str]:
-    """Cross-references: pretrain.datasets name datasets; percentiles ordered; paths exist."""
+    """Cross-references: pretrain/suppression datasets are defined; percentiles ordered; paths
+    exist."""
     errors = []
     datasets = config.get("datasets", {})
-    for name in config.get("pretrain", {}).get("datasets", []):
-        if name not in datasets:
-            errors.append(
-                f"config key pretrain.datasets: {name!r} is not defined under datasets; "
-                f"defined: {', '.join(sorted(datasets)) or 'none'}"
-            )
+    for stage in ("pretrain", "suppression"):
+        for name in config.get(stage, {}).get("datasets", []):
+            if name not in datasets:
+                errors.append(
+                    f"config key {stage}.datasets: {name!r} is not defined under datasets; "
+                    f"defined: {', '.join(sorted(datasets)) or 'none'}"
+                )
     for name, spec in datasets.items():
         if isinstance(spec, Mapping) and spec.get("source") == "imagefolder":
             path = Path(str(spec.get("path", "")))

@@ -18,7 +18,7 @@ from pathlib import Path
 import mlflow
 import pytest
 import torch
-from workflow_runner import RUN_DIR, planned_rules, snakemake
+from workflow_runner import RUN_DIR, job_counts, planned_rules, snakemake
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +39,9 @@ def test_every_stage_wrote_its_outputs(workdir):
         "predictions.csv",
         "qscore.json",
         "scores.csv",
+        "representation.json",
+        "interpretability.json",
+        "gradcam.png",
     ):
         assert (workdir / RUN_DIR / name).stat().st_size > 0, name
     assert (workdir / "data/trifeature/train/masks.npy").is_file()
@@ -53,6 +56,8 @@ VARIANTS = {
     "pretrain-none",
     "pretrain-sparsehead",
     "pretrain-ifm",
+    "pretrain-identity_head",
+    "pretrain-linear_head",
     "finetune-none",
     "finetune-lasso",
     "finetune-qscore",
@@ -75,7 +80,16 @@ def test_mlflow_holds_the_runs_and_metrics(workdir):
     experiment = client.get_experiment_by_name("sslbench")
     runs = client.search_runs([experiment.experiment_id], max_results=1000)
     stages = Counter(run.data.tags["stage"] for run in runs)
-    assert stages == {"pretrain": 3, "finetune": 5, "evaluate": 8, "analyse": 8, "collapse": 5}
+    assert stages == {
+        "pretrain": 9,  # 5 models of the per-method DAG + 4 encoders of 004's sweep
+        "finetune": 5,
+        "evaluate": 10,
+        "analyse": 10,
+        "representation": 10,
+        "interpret": 10,
+        "collapse": 5,
+        "suppression": 4,
+    }
     assert {r.data.tags["variant"] for r in runs if r.data.tags["stage"] == "analyse"} == VARIANTS
     meta = json.loads((workdir / "data/trifeature/meta.json").read_text())
     for run in runs:
@@ -102,30 +116,101 @@ def test_mlflow_holds_the_runs_and_metrics(workdir):
     assert by_key["analyse", "pretrain-none"].data.metrics["q_score_auroc"] == pytest.approx(
         summary["metrics"]["q_score"]["auroc"]
     )
+    representation = json.loads((workdir / RUN_DIR / "representation.json").read_text())
+    assert by_key["representation", "pretrain-none"].data.metrics["effective_rank_h"] == (
+        pytest.approx(representation["spectrum"]["h"]["effective_rank"])
+    )
+    interpretability = json.loads((workdir / RUN_DIR / "interpretability.json").read_text())
+    assert by_key["interpret", "pretrain-none"].data.metrics["miou_core_correct"] == (
+        pytest.approx(interpretability["groups"]["correct"]["miou_core"])
+    )
+    sweep = by_key["suppression", "suppression-tau0.05-ifm"]
+    readout = json.loads(
+        (workdir / "results/suppression/trifeature/tau0.05/ifm/seed0/readout.json").read_text()
+    )
+    assert sweep.data.metrics["shape_readout"] == pytest.approx(
+        readout["readout"]["shape"]["accuracy"]
+    )
+    assert by_key["pretrain", "suppression-tau0.05-ifm"].data.params[
+        "method_params.temperature"
+    ] == ("0.05")
     assert pretrain.data.params["method_params.temperature"] == "0.2"
     assert by_key["finetune", "finetune-qscore"].data.tags["regulariser"] == "qscore"
 
 
+def test_representation_analyses_cover_every_model(workdir):
+    base = workdir / RUN_DIR.parent
+    ranks = {}
+    for variant in VARIANTS:
+        rep = json.loads((base / variant / "representation.json").read_text())
+        curves = rep["compression"]
+        assert curves["keep_percent"] == [100.0, 43.75, 18.75]
+        for name in ("discriminative", "random", "pca", "lower_tail", "upper_tail"):
+            assert all(0.0 <= v <= 1.0 for v in curves[name]), (variant, name)
+        ranks[variant] = {s: rep["spectrum"][s]["effective_rank"] for s in ("h", "z")}
+        assert 1.0 <= ranks[variant]["h"] <= rep["spectrum"]["h"]["dimension"]
+    assert ranks["pretrain-identity_head"]["h"] == pytest.approx(
+        ranks["pretrain-identity_head"]["z"]
+    )
+    interp = json.loads((base / "pretrain-none/interpretability.json").read_text())
+    groups = interp["groups"]
+    assert groups["correct"]["n"] + groups["misclassified"]["n"] == len(interp["iou_core"]) > 0
+    for core, spurious in zip(interp["iou_core"], interp["iou_spurious"], strict=True):
+        assert core + spurious == pytest.approx(1.0)
+
+
+def test_suppression_sweep_reads_out_every_factor_of_every_encoder(workdir):
+    readouts = sorted((workdir / "results/suppression/trifeature").rglob("readout.json"))
+    assert len(readouts) == 4  # τ ∈ {0.05, 0.5} × {none, ifm} × seed 0 in config/test.yaml
+    for path in readouts:
+        result = json.loads(path.read_text())
+        assert set(result["readout"]) == {"shape", "texture", "colour"}
+        assert all(0.0 <= v["accuracy"] <= 1.0 for v in result["readout"].values())
+        assert result["infonce_loss"] > 0
+        assert f"tau{result['temperature']}" in str(path) and result["regulariser"] in str(path)
+
+
+PAGES = ("index", "qscore", "collapse", "sparsehead", "ifm")
+
+
+def _pages_html(workdir: Path) -> str:
+    return "".join((workdir / f"reports/{page}.html").read_text() for page in PAGES)
+
+
 def test_report_names_every_metric_and_a_verdict(workdir):
-    html = (workdir / "reports/index.html").read_text()
+    html = _pages_html(workdir)
     for name in [*METRICS, "AUROC", "AUPRC", "linear probe accuracy", "k-NN accuracy"]:
         assert name in html, name
     assert re.search(r"(not replicated|replicated|inconclusive)", html)
-    assert 'id="collapse-loss"' in html and 'id="regularisers"' in html
+    tables = ("collapse-loss", "regularisers", "spectra", "interpretability", "suppression")
+    for table in tables:
+        assert f'id="{table}"' in html, table
     for setting in ("table1_box", "table1_sphere", "linear_dc0", "linear_dc1", "linear_dc1_tau"):
         assert (workdir / f"results/collapse/{setting}/seed0.json").is_file(), setting
-    notebook = json.loads((workdir / "reports/report.ipynb").read_text())
-    outputs = [o for cell in notebook["cells"] for o in cell.get("outputs", [])]
-    assert outputs and not [o for o in outputs if o["output_type"] == "error"]
+    for page in PAGES:
+        notebook = json.loads((workdir / f"reports/{page}.ipynb").read_text())
+        outputs = [o for cell in notebook["cells"] for o in cell.get("outputs", [])]
+        assert outputs and not [o for o in outputs if o["output_type"] == "error"], page
+        assert not [o for o in outputs if o.get("name") == "stderr"], f"{page}: stderr shown"
     assert "runs_json = " not in html, "notebook inputs must be hidden"
 
 
-def test_report_renders_in_headless_chromium(workdir, tmp_path):
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; `make test` installs it")
-        pytest.skip("chromium is not installed (make test installs it)")
+def test_every_page_names_the_mlflow_runs_behind_it(workdir):
+    client = mlflow.MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("sslbench")
+    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    ids = {run.data.tags["stage"]: set() for run in runs}
+    for run in runs:
+        ids[run.data.tags["stage"]].add(run.info.run_id)
+    pages = {page: (workdir / f"reports/{page}.html").read_text() for page in PAGES}
+    for page, stage in (("qscore", "interpret"), ("collapse", "collapse"), ("ifm", "suppression")):
+        assert 'id="provenance"' in pages[page], page
+        assert all(run_id in pages[page] for run_id in ids[stage]), (page, stage)
+    assert all(run_id in pages["index"] for run_ids in ids.values() for run_id in run_ids)
+
+
+def _chromium(browser: str, url: str, profile: Path) -> tuple[str, list[str]]:
+    """The rendered DOM of ``url`` and the page's console messages."""
     flags = [
         "--headless",
         "--no-sandbox",
@@ -134,21 +219,62 @@ def test_report_renders_in_headless_chromium(workdir, tmp_path):
         "--disable-component-update",
         "--disable-sync",
         "--no-first-run",
-        f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+        f"--user-data-dir={profile}",
     ]
-    url = (workdir / "reports/index.html").as_uri()
-    dom = subprocess.run(
+    result = subprocess.run(
         [browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120
     )
-    assert 'id="claims"' in dom.stdout and 'id="qscore"' in dom.stdout
-    assert dom.stdout.count("<img") >= 2, "ROC/PR and loss figures must be embedded"
-    shot = tmp_path / "report.png"
-    subprocess.run(
-        [browser, *flags, f"--screenshot={shot}", "--window-size=1280,2000", url],
-        capture_output=True,
-        timeout=120,
-    )
-    assert shot.stat().st_size > 10_000
+    return result.stdout, [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
+
+
+def _broken_images(dom: str, page: Path) -> list[str]:
+    """<img> sources that are neither embedded data nor an existing file beside the page."""
+    sources = re.findall(r'<img[^>]*\ssrc="([^"]*)"', dom)
+    return [
+        src
+        for src in sources
+        if not (src.startswith("data:image/") and len(src) > 100)
+        and not (page.parent / src).is_file()
+    ]
+
+
+def test_report_renders_in_headless_chromium(workdir, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; `make test` installs it")
+        pytest.skip("chromium is not installed (make test installs it)")
+    bad = tmp_path / "bad.html"  # the checks below must catch a broken page
+    bad.write_text('<img src="missing.png"><script>console.error("boom")</script>')
+    dom, console = _chromium(browser, bad.as_uri(), tmp_path / "profile")
+    assert console and _broken_images(dom, bad) == ["missing.png"]
+
+    index = workdir / "reports/index.html"
+    dom, console = _chromium(browser, index.as_uri(), tmp_path / "profile")
+    assert not console, console
+    claims = re.search(r'id="claims".*?<tbody>(.*?)</tbody>', dom, re.S)
+    assert claims and claims.group(1).count("<tr") >= 30, "the claims table must list every claim"
+    links = re.findall(r'<a href="([a-z]+\.html)"', dom)
+    assert sorted(links) == sorted(f"{page}.html" for page in PAGES if page != "index")
+    images = 0
+    for link in links:
+        page = index.parent / link
+        dom, console = _chromium(browser, page.as_uri(), tmp_path / "profile")
+        assert not console, (link, console)
+        assert 'id="claims"' in dom and "<tbody>" in dom, link
+        assert not _broken_images(dom, page), link
+        images += dom.count("<img")
+    assert images >= 8, "ROC/PR, compression, spectra, GradCAM, collapse and sweep figures"
+
+
+def test_snakemake_report_holds_the_figures_by_category(workdir):
+    result = snakemake(workdir, "--report", "reports/snakemake.html")
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = (workdir / "reports/snakemake.html").read_text()
+    for category in ("Replication report", "GradCAM galleries"):
+        assert category in html, category
 
 
 def test_second_run_does_nothing(workdir):
@@ -158,25 +284,32 @@ def test_second_run_does_nothing(workdir):
     assert planned_rules(result) == set()
 
 
+REPORT_RULES = {"report_page", "report", "all"}
+DOWNSTREAM_OF_EVALUATE = {"evaluate", "qscore", "representation", "interpret"} | REPORT_RULES
+
+
+def test_editing_one_notebook_reruns_only_the_report(workdir):
+    notebook = workdir / "workflow/notebooks/ifm.ipynb"
+    content = json.loads(notebook.read_text())
+    content["cells"].append({"cell_type": "markdown", "id": "edit", "metadata": {}, "source": "x"})
+    notebook.write_text(json.dumps(content))
+    result = snakemake(workdir, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert job_counts(result) == {"report_page": 1, "report": 1, "all": 1}
+    assert re.search(r"output: reports/ifm\.html", result.stdout)
+
+
 def test_changing_one_parameter_reruns_exactly_its_dependants(workdir):
     (workdir / "config/knn.yaml").write_text(
         "evaluation:\n  knn:\n    k: 7\n    temperature: 0.1\n"
     )
     result = snakemake(workdir, "--dry-run", configfiles=("config/test.yaml", "config/knn.yaml"))
     assert result.returncode == 0, result.stderr
-    assert planned_rules(result) == {"evaluate", "qscore", "report", "all"}
+    assert planned_rules(result) == DOWNSTREAM_OF_EVALUATE
 
     (workdir / "config/tau.yaml").write_text(
         "methods:\n  simclr:\n    temperature: 0.5\n    projection_hidden_dim: 32\n"
         "    projection_dim: 16\n"
     )
     result = snakemake(workdir, "--dry-run", configfiles=("config/test.yaml", "config/tau.yaml"))
-    assert planned_rules(result) == {
-        "pretrain",
-        "finetune",
-        "features",
-        "evaluate",
-        "qscore",
-        "report",
-        "all",
-    }
+    assert planned_rules(result) == {"pretrain", "finetune", "features"} | DOWNSTREAM_OF_EVALUATE

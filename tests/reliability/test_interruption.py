@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from workflow_runner import BASELINE_ONLY, RUN_DIR, copy_workflow, snakemake
 
 pytestmark = pytest.mark.reliability
@@ -22,11 +23,13 @@ OUTPUTS = ("history.json", "eval.json", "qscore.json", "predictions.csv", "score
 
 
 def _pretrain_pid(work: Path) -> int | None:
-    """The pretraining job's process running in ``work``."""
+    """The pretraining job's Python process running in ``work`` (not the shell that Snakemake
+    wraps it in: killing only the shell would leave Python training on as an orphan)."""
     out = subprocess.run(["pgrep", "-f", "sslbench.cli pretrain"], capture_output=True, text=True)
     for pid in map(int, out.stdout.split()):
         try:
-            if Path(f"/proc/{pid}/cwd").resolve() == work.resolve():
+            in_work = Path(f"/proc/{pid}/cwd").resolve() == work.resolve()
+            if in_work and Path(f"/proc/{pid}/comm").read_text().startswith("python"):
                 return pid
         except OSError:
             continue
@@ -62,15 +65,18 @@ def test_killed_pretraining_resumes_to_identical_metrics(tmp_path):
     os.kill(pid, signal.SIGKILL)
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode != 0
+    assert _pretrain_pid(work) is None, "no pretraining process may survive the kill"
     assert not (work / RUN_DIR / "model.pt").exists()
-    assert not list((work / RUN_DIR).rglob("*.tmp")), "no partly written file may remain"
-    kept = sorted(p.name for p in checkpoints.glob("epoch_*.pt"))
-    assert kept and kept[-1] >= "epoch_0002.pt"
+    kept = sorted(checkpoints.glob("epoch_*.pt"))
+    assert kept and kept[-1].name >= "epoch_0002.pt"
+    for checkpoint in kept:  # a save cut short stays a hidden .tmp, never a complete-looking file
+        assert torch.load(checkpoint, weights_only=True)["epoch"] >= 1
 
     rerun = snakemake(work, configfiles=files)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     log = (work / "logs/pretrain/trifeature/simclr/seed0/none.log").read_text()
     assert re.search(r"resuming from \S+epoch_000[2-6]\.pt", log), log[-2000:]
+    assert not list((work / RUN_DIR).rglob("*.tmp")), "the rerun removes partly written files"
     assert _results(work) == _results(reference)
 
 

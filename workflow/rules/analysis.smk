@@ -1,4 +1,6 @@
-"""Q-Score analysis: both Q-Scores and 000's quality metrics as predictors of correctness."""
+"""Per-model analyses: Q-Scores and quality metrics as predictors of correctness (000, 001),
+discriminative features, spectra and class-wise views, and GradCAM interpretability (001).
+"""
 
 
 rule qscore:
@@ -21,3 +23,65 @@ rule qscore:
         '"$SSLBENCH_PYTHON" -m sslbench.cli analyse --threads {threads} --params {params.cfg:q} --dataset-dir {params.data:q}'
         " --features-path {input.features:q} --predictions-path {input.predictions:q}"
         " --summary-out {output.summary:q} --scores-out {output.scores:q} > {log:q} 2>&1"
+
+
+rule representation:
+    input:
+        meta=f"{DATA}/{{dataset}}/meta.json",
+        features=f"{RUN}/features.pt",
+        predictions=f"{RUN}/predictions.csv",
+    output:
+        f"{RUN}/representation.json",
+    log:
+        f"{LOGS}/representation/{{dataset}}/{{method}}/seed{{seed}}/{{protocol}}-{{regulariser}}.log",
+    conda:
+        "../envs/sslbench.yaml"
+    threads: 1
+    params:
+        cfg=lambda wc: as_json(
+            run_id(wc)
+            | {"target": config["datasets"][wc.dataset]["target"]}
+            | {
+                key: config["analysis"][key]
+                for key in ("qscore", "compression", "classwise")
+            }
+        ),
+        data=lambda wc: f"{DATA}/{wc.dataset}",
+    shell:
+        '"$SSLBENCH_PYTHON" -m sslbench.cli representation --threads {threads} --params {params.cfg:q}'
+        " --dataset-dir {params.data:q} --features-path {input.features:q}"
+        " --predictions-path {input.predictions:q} --out {output:q} > {log:q} 2>&1"
+
+
+rule interpret:
+    input:
+        meta=f"{DATA}/{{dataset}}/meta.json",
+        model=f"{RUN}/model.pt",
+        features=f"{RUN}/features.pt",
+        predictions=f"{RUN}/predictions.csv",
+    output:
+        summary=f"{RUN}/interpretability.json",
+        figure=report(
+            f"{RUN}/gradcam.png",
+            category="GradCAM galleries (001 Fig. 6)",
+            labels={
+                "run": "{dataset}/{method}/seed{seed}",
+                "model": "{protocol}-{regulariser}",
+            },
+        ),
+    log:
+        f"{LOGS}/interpret/{{dataset}}/{{method}}/seed{{seed}}/{{protocol}}-{{regulariser}}.log",
+    conda:
+        "../envs/sslbench.yaml"
+    threads: 1
+    params:
+        cfg=lambda wc: as_json(
+            run_id(wc)
+            | {key: config["analysis"][key] for key in ("qscore", "gradcam")}
+        ),
+        data=lambda wc: f"{DATA}/{wc.dataset}",
+    shell:
+        '"$SSLBENCH_PYTHON" -m sslbench.cli interpret --threads {threads} --params {params.cfg:q}'
+        " --dataset-dir {params.data:q} --model-path {input.model:q} --features-path {input.features:q}"
+        " --predictions-path {input.predictions:q} --summary-out {output.summary:q}"
+        " --figure-out {output.figure:q} > {log:q} 2>&1"

@@ -11,6 +11,7 @@ from snakemake.settings.types import DeploymentMethod
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from sslbench.config import ConfigError, validate_config  # noqa: E402
+from sslbench.report.pages import PAGES  # noqa: E402
 
 USE_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
 if USE_CONDA and not (shutil.which("conda") or shutil.which("mamba")):
@@ -34,6 +35,10 @@ BASE = f"{RESULTS}/{{dataset}}/{{method}}/seed{{seed}}"
 # One folder per trained model: protocol "pretrain" (from scratch; regulariser "none" is the
 # baseline) or "finetune" (further-trained from the baseline's checkpoint).
 RUN = f"{BASE}/{{protocol}}-{{regulariser}}"
+# One folder per encoder of 004's feature-suppression sweep (temperature × regulariser × seed).
+SUPPRESSION = (
+    f"{RESULTS}/suppression/{{dataset}}/tau{{tau}}/{{regulariser}}/seed{{seed}}"
+)
 
 # Jobs inherit these. glibc serves allocations >= 32 MiB with fresh mmaps and unmaps them on
 # free, faulting in gigabytes per ResNet step; the tunables keep freed memory in the heap
@@ -64,6 +69,7 @@ wildcard_constraints:
     seed=r"\d+",
     protocol=r"pretrain|finetune",
     regulariser=r"[a-z0-9_]+",
+    tau=r"[0-9.]+",
 
 
 def runs():
@@ -158,8 +164,59 @@ def finetune_params(wildcards):
     )
 
 
+def suppression_jobs():
+    """Every encoder of 004's sweep with the path of its readout."""
+    sup = config["suppression"]
+    return [
+        {"dataset": d, "tau": t, "regulariser": r, "seed": s}
+        | {
+            "path": f"{SUPPRESSION}/readout.json".format(
+                dataset=d, tau=t, regulariser=r, seed=s
+            )
+        }
+        for d in sup["datasets"]
+        for t in sup["temperatures"]
+        for r in sup["regularisers"]
+        for s in sup["seeds"]
+    ]
+
+
+def suppression_id(wildcards):
+    """Identity of a sweep encoder (its MLflow tags: method simclr, variant names τ and reg)."""
+    return {
+        "dataset": wildcards.dataset,
+        "method": "simclr",
+        "seed": int(wildcards.seed),
+        "variant": f"suppression-tau{wildcards.tau}-{wildcards.regulariser}",
+    }
+
+
+def suppression_params(wildcards):
+    """A pretrain block for SimCLR at the sweep's τ, backbone and schedule."""
+    sup = config["suppression"]
+    return as_json(
+        suppression_id(wildcards)
+        | {
+            "backbone": sup["backbone"],
+            "method_params": config["methods"]["simclr"]
+            | {"temperature": float(wildcards.tau)},
+            "augment": config["augment"],
+            "regulariser": regulariser_block(wildcards.regulariser),
+            "train": train_block(sup),
+        }
+    )
+
+
 REPORT_HTML = f"{REPORTS}/index.html"
-REPORT_FILES = ("qscore.json", "eval.json", "history.json", "scores.csv")
+REPORT_FILES = (
+    "qscore.json",
+    "eval.json",
+    "history.json",
+    "scores.csv",
+    "representation.json",
+    "interpretability.json",
+    "gradcam.png",
+)
 
 
 def collapse_jobs():
@@ -185,6 +242,31 @@ def report_runs():
         | {name.split(".")[0]: f"{RUN}/{name}".format(**run) for name in REPORT_FILES}
         for run in runs()
     ]
+
+
+REPORT_INPUTS = [
+    *[run_outputs(f"{RUN}/{name}") for name in REPORT_FILES],
+    *[job["path"] for job in collapse_jobs()],
+    *[job["path"] for job in suppression_jobs()],
+]
+# What every report notebook is given (papermill parameters) and how it is turned into HTML.
+REPORT_PARAMS = {
+    "runs": as_json(report_runs()),
+    "collapse": as_json(collapse_jobs()),
+    "suppression": as_json(suppression_jobs()),
+    "tracking_uri": config["tracking"]["tracking_uri"],
+    "experiment": config["tracking"]["experiment"],
+    "reports_dir": lambda wildcards, output: os.path.dirname(output.html),
+}
+NOTEBOOK_SHELL = (
+    '("$SSLBENCH_PYTHON" -m papermill {input.notebook:q} {output.notebook:q}'
+    " -p runs_json {params.runs:q} -p collapse_json {params.collapse:q}"
+    " -p suppression_json {params.suppression:q} -p claims_path {input.claims:q}"
+    " -p tracking_uri {params.tracking_uri:q} -p experiment {params.experiment:q} --cwd ."
+    ' && "$SSLBENCH_PYTHON" -m jupyter nbconvert --to html --no-input {output.notebook:q}'
+    " --output-dir {params.reports_dir:q} --output {params.tmp:q}"
+    " && mv {params.reports_dir:q}/{params.tmp:q}.html {output.html:q}) > {log:q} 2>&1"
+)
 
 
 onstart:

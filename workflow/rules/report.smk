@@ -1,28 +1,48 @@
-"""The replication report: a papermill-executed notebook converted to HTML (inputs hidden)."""
+"""The replication report: one papermill notebook per paper (workflow/notebooks/<page>.ipynb)
+and the index holding every claim, each executed and converted to HTML with inputs hidden.
+Editing one notebook reruns only its page (and the index, which links it)."""
+
+
+rule report_page:
+    input:
+        REPORT_INPUTS,
+        notebook="workflow/notebooks/{page}.ipynb",
+        claims="workflow/report/claims.yaml",
+    output:
+        html=report(
+            f"{REPORTS}/{{page}}.html",
+            category="Replication report",
+            labels={"page": "{page}"},
+        ),
+        notebook=f"{REPORTS}/{{page}}.ipynb",
+    log:
+        f"{LOGS}/report/{{page}}.log",
+    wildcard_constraints:
+        page="|".join(PAGES),
+    conda:
+        "../envs/sslbench.yaml"
+    params:
+        **REPORT_PARAMS,
+        tmp=lambda wc: f".{wc.page}.tmp",
+    shell:
+        NOTEBOOK_SHELL
 
 
 rule report:
     input:
-        [run_outputs(f"{RUN}/{name}") for name in REPORT_FILES],
-        [job["path"] for job in collapse_jobs()],
-        notebook="workflow/notebooks/report.ipynb",
+        REPORT_INPUTS,
+        [f"{REPORTS}/{page}.html" for page in PAGES],
+        notebook="workflow/notebooks/index.ipynb",
         claims="workflow/report/claims.yaml",
     output:
         html=REPORT_HTML,
-        notebook=f"{REPORTS}/report.ipynb",
+        notebook=f"{REPORTS}/index.ipynb",
     log:
-        f"{LOGS}/report.log",
+        f"{LOGS}/report/index.log",
     conda:
         "../envs/sslbench.yaml"
     params:
-        runs=as_json(report_runs()),
-        collapse=as_json(collapse_jobs()),
+        **REPORT_PARAMS,
         tmp=".index.tmp",
-        reports_dir=lambda wildcards, output: os.path.dirname(output.html),
     shell:
-        '("$SSLBENCH_PYTHON" -m papermill {input.notebook:q} {output.notebook:q}'
-        " -p runs_json {params.runs:q} -p collapse_json {params.collapse:q}"
-        " -p claims_path {input.claims:q} --cwd ."
-        ' && "$SSLBENCH_PYTHON" -m jupyter nbconvert --to html --no-input {output.notebook:q}'
-        " --output-dir {params.reports_dir:q} --output {params.tmp:q}"
-        " && mv {params.reports_dir:q}/{params.tmp:q}.html {output.html:q}) > {log:q} 2>&1"
+        NOTEBOOK_SHELL

@@ -10,6 +10,7 @@ from sslbench.regularisers.base import Regulariser
 from sslbench.regularisers.ifm import IFM, IFMSpec
 from sslbench.regularisers.lasso import Lasso, LassoSpec
 from sslbench.regularisers.no_l2_norm import NoL2Norm, NoL2NormSpec
+from sslbench.regularisers.projector_head import IdentityHead, LinearHead, ProjectorHeadSpec
 from sslbench.regularisers.qscore import QScoreRegulariser, QScoreSpec
 from sslbench.regularisers.sparsehead import SparseHead, SparseHeadSpec
 from sslbench.regularisers.temperature import PerDimensionTemperature, TemperatureSpec
@@ -22,6 +23,8 @@ REGULARISERS: dict[str, tuple[type | None, type[Regulariser]]] = {
     "ifm": (IFMSpec, IFM),
     "temperature": (TemperatureSpec, PerDimensionTemperature),
     "no_l2_norm": (NoL2NormSpec, NoL2Norm),
+    "identity_head": (ProjectorHeadSpec, IdentityHead),
+    "linear_head": (ProjectorHeadSpec, LinearHead),
 }
 
 

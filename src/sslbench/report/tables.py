@@ -11,6 +11,8 @@ import yaml
 
 from sslbench.io import read_json
 from sslbench.report.collapse import evaluate_collapse_claim
+from sslbench.report.representation import evaluate_representation_claim
+from sslbench.report.suppression import evaluate_suppression_claim
 from sslbench.report.verdicts import evaluate_claim, evaluate_paired_claim
 
 
@@ -25,10 +27,14 @@ class RunResult:
     evaluation: dict[str, Any]
     history: list[dict[str, float]]
     scores: pd.DataFrame
+    representation: dict[str, Any]
+    interpretability: dict[str, Any]
+    gradcam: str  # path of the heatmap gallery figure
 
 
 def load_runs(runs: list[dict[str, str]]) -> list[RunResult]:
-    """``runs``: one dict per run with keys name, qscore, eval, history, scores (paths)."""
+    """``runs``: one dict per run with its name, group, variant and output paths (qscore, eval,
+    history, scores, representation, interpretability, gradcam)."""
     return [
         RunResult(
             name=r["name"],
@@ -38,6 +44,9 @@ def load_runs(runs: list[dict[str, str]]) -> list[RunResult]:
             evaluation=read_json(r["eval"]),
             history=read_json(r["history"]),
             scores=pd.read_csv(r["scores"]),
+            representation=read_json(r["representation"]),
+            interpretability=read_json(r["interpretability"]),
+            gradcam=r["gradcam"],
         )
         for r in runs
     ]
@@ -64,12 +73,15 @@ def claims_table(
     claims: list[dict[str, Any]],
     runs: list[RunResult],
     collapse: dict[str, list[dict[str, Any]]] | None = None,
+    suppression: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per claim × run (or × pair of runs): the paper's number, ours, and the verdict.
 
     Single-model claims apply to the runs of ``claim["variant"]`` (default: the baseline
     pretrain-none); paired claims (``compare``) to every group holding both variants;
-    ``collapse`` claims to 002's controlled experiments.
+    ``collapse`` claims to 002's controlled experiments; ``representation`` claims to the
+    per-model analyses (:mod:`sslbench.report.representation`); ``suppression`` claims to 004's
+    sweep (:mod:`sslbench.report.suppression`).
     """
     rows: list[dict[str, Any]] = []
     by_key = {(run.group, run.variant): run for run in runs}
@@ -79,6 +91,15 @@ def claims_table(
             result = evaluate_collapse_claim(claim, collapse or {})
             if result is not None:
                 rows.append(_claim_row(claim, "002 controlled experiments", result))
+        elif "suppression" in claim:
+            result = evaluate_suppression_claim(
+                claim, pd.DataFrame() if suppression is None else suppression
+            )
+            if result is not None:
+                rows.append(_claim_row(claim, "004 feature-suppression sweep", result))
+        elif "representation" in claim:
+            for label, result in evaluate_representation_claim(claim, runs):
+                rows.append(_claim_row(claim, label, result))
         else:
             _add_claim_rows(claim, runs, by_key, rows)
         if len(rows) == before:

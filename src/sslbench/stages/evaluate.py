@@ -30,6 +30,16 @@ def target_column(meta: dict[str, Any], target: str) -> int:
     return meta["factors"].index(target)
 
 
+def labelled_features(
+    dataset_dir: Path, features_path: Path, target: str
+) -> tuple[dict[str, Any], dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+    """The dataset's meta, the saved features and the train / test labels of ``target``."""
+    meta = sources.load_meta(dataset_dir)
+    col = target_column(meta, target)
+    feats = torch.load(features_path, weights_only=True)
+    return meta, feats, feats["labels_train"][:, col], feats["labels_test"][:, col]
+
+
 def run(
     params: dict[str, Any],
     dataset_dir: Path,
@@ -37,11 +47,8 @@ def run(
     metrics_out: Path,
     predictions_out: Path,
 ) -> None:
-    meta = sources.load_meta(dataset_dir)
-    col = target_column(meta, params["target"])
-    feats = torch.load(features_path, weights_only=True)
+    meta, feats, y_train, y_test = labelled_features(dataset_dir, features_path, params["target"])
     h_train, h_test = feats["h_train"], feats["h_test"]
-    y_train, y_test = feats["labels_train"][:, col], feats["labels_test"][:, col]
     with tracked_run(
         run_name(params, "evaluate"),
         run_tags(params, "evaluate", meta["version"]),

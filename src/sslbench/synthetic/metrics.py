@@ -24,6 +24,7 @@ import torch
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score
 
+from sslbench.analysis import spectrum
 from sslbench.losses.infonce import positive_index
 from sslbench.synthetic.losses import Similarity
 
@@ -58,13 +59,10 @@ def normalised_singular_values(matrix: np.ndarray) -> np.ndarray:
 
 
 def effective_rank(matrix: np.ndarray) -> float:
-    """exp of the entropy of the normalised singular values (Roy & Vetterli 2007), in [1, d]."""
-    s = np.linalg.svd(np.asarray(matrix, dtype=np.float64), compute_uv=False)
-    if s.sum() == 0:
-        return 0.0
-    q = s / s.sum()
-    q = q[q > 0]
-    return float(np.exp(-(q * np.log(q)).sum()))
+    """Entropy effective rank of ``matrix``'s singular values (Roy & Vetterli 2007), in [1, d]."""
+    return spectrum.effective_rank(
+        np.linalg.svd(np.asarray(matrix, dtype=np.float64), compute_uv=False)
+    )
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,9 @@ def _resume(
     checkpoint_dir: Path,
     fingerprint: str,
 ) -> tuple[int, list[dict[str, float]]]:
+    for partial in checkpoint_dir.glob(".*.tmp"):  # a save cut short by a killed job
+        log.warning("removing partly written %s", partial)
+        partial.unlink()
     checkpoints = sorted(checkpoint_dir.glob(CHECKPOINT_GLOB))
     if not checkpoints:
         return 0, []

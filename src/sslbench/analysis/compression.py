@@ -1,0 +1,127 @@
+"""Compressing a representation with its discriminative features (001 §"Discriminative
+Features", Fig. 2, A.5, A.7).
+
+001 selects feature subsets of decreasing size from the activation percentages ``A`` "by
+gradually increasing the lower limits (from the 0th percentile) and decreasing the upper limits
+(from the 100th percentile)" of ``A``, and compares the linear-probe accuracy of each subset with
+random subsets of the same size (averaged over 4 draws), with the same number of top principal
+components (Fig. A.5) and with subsets from the lower or the upper tail of ``A`` only (Fig. A.7).
+
+Choices the paper leaves open, fixed here:
+
+* Subsets are taken by *rank* of ``A`` so that every method keeps exactly the requested count
+  even though ``A`` has many ties (``A_j`` is a multiple of 100/N and often 0); ties are broken
+  by the feature's mean activation, then by index.
+* The window shrinks towards the middle with the lower and the upper limit moving in the ratio
+  of the configured percentiles (50 : 5 for 001's 50th–95th window), so the window that keeps
+  (upper − lower) % of the features is exactly 001's set D.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.decomposition import PCA
+
+from sslbench.evaluation.linear_probe import LinearProbeSpec, linear_probe
+
+SELECTIONS = ("discriminative", "random", "pca", "lower_tail", "upper_tail")
+
+
+@dataclass(frozen=True)
+class CompressionSpec:
+    """Keep fractions of the curve, random draws per size and the percentile window of D."""
+
+    keep_fractions: tuple[float, ...] = (1.0, 0.8, 0.6, 0.4, 0.2, 0.1)
+    random_draws: int = 4
+    lower_percentile: float = 50.0
+    upper_percentile: float = 95.0
+
+
+def activation_order(activation_pct: np.ndarray, mean_activation: np.ndarray) -> np.ndarray:
+    """Feature indices in ascending order of ``A`` (ties: mean activation, then index)."""
+    index = np.arange(activation_pct.size)
+    return np.lexsort((index, mean_activation, activation_pct))
+
+
+def n_kept(n_features: int, keep_fraction: float) -> int:
+    """Number of features a keep fraction leaves (at least one)."""
+    if not 0.0 < keep_fraction <= 1.0:
+        raise ValueError(f"keep fraction must lie in (0, 1], got {keep_fraction}")
+    return max(1, round(keep_fraction * n_features))
+
+
+def window_subset(order: np.ndarray, n_keep: int, lower: float, upper: float) -> np.ndarray:
+    """The middle window of ``order`` keeping ``n_keep`` features; the features trimmed below
+    and above are split in the ratio ``lower : (100 - upper)`` of the percentile window."""
+    trimmed = order.size - n_keep
+    below = round(trimmed * lower / (lower + 100.0 - upper)) if trimmed else 0
+    return np.sort(order[below : below + n_keep])
+
+
+def tail_subset(order: np.ndarray, n_keep: int, tail: str) -> np.ndarray:
+    """The ``n_keep`` features with the lowest (``"lower"``) or highest (``"upper"``) ``A``."""
+    chosen = order[:n_keep] if tail == "lower" else order[order.size - n_keep :]
+    return np.sort(chosen)
+
+
+def _probe(
+    x_train: np.ndarray,
+    y_train: torch.Tensor,
+    x_test: np.ndarray,
+    y_test: torch.Tensor,
+    spec: LinearProbeSpec,
+) -> float:
+    return linear_probe(
+        torch.from_numpy(x_train).float(), y_train, torch.from_numpy(x_test).float(), y_test, spec
+    ).accuracy
+
+
+def compression_curves(
+    h_train: np.ndarray,
+    y_train: torch.Tensor,
+    h_test: np.ndarray,
+    y_test: torch.Tensor,
+    activation_pct: np.ndarray,
+    spec: CompressionSpec,
+    probe: LinearProbeSpec,
+) -> dict[str, list[float]]:
+    """Linear-probe accuracy vs % of the representation kept, for each selection of 001.
+
+    Returns lists aligned with ``spec.keep_fractions``: the kept count and percentage, and the
+    test accuracy of the discriminative window, random subsets (mean and std over
+    ``random_draws``), the top principal components (fitted on the train set), the lower tail
+    and the upper tail of ``A``.
+    """
+    order = activation_order(activation_pct, h_train.mean(axis=0))
+    rng = np.random.default_rng(probe.seed)
+    r = h_train.shape[1]
+    curves: dict[str, list[float]] = {
+        key: [] for key in ("n_features", "keep_percent", *SELECTIONS, "random_std")
+    }
+    for fraction in spec.keep_fractions:
+        k = n_kept(r, fraction)
+        subsets = {
+            "discriminative": window_subset(order, k, spec.lower_percentile, spec.upper_percentile),
+            "lower_tail": tail_subset(order, k, "lower"),
+            "upper_tail": tail_subset(order, k, "upper"),
+        }
+        for name, subset in subsets.items():
+            curves[name].append(
+                _probe(h_train[:, subset], y_train, h_test[:, subset], y_test, probe)
+            )
+        draws = [
+            _probe(h_train[:, s], y_train, h_test[:, s], y_test, probe)
+            for s in (rng.choice(r, k, replace=False) for _ in range(spec.random_draws))
+        ]
+        curves["random"].append(float(np.mean(draws)))
+        curves["random_std"].append(float(np.std(draws)))
+        pca = PCA(n_components=k, random_state=probe.seed).fit(h_train)
+        curves["pca"].append(
+            _probe(pca.transform(h_train), y_train, pca.transform(h_test), y_test, probe)
+        )
+        curves["n_features"].append(k)
+        curves["keep_percent"].append(100.0 * k / r)
+    return curves

@@ -1,0 +1,58 @@
+"""Everything a report page needs, loaded once from the pipeline's outputs and the MLflow store
+(the notebooks call :func:`load_context` with the parameters papermill injects)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from sslbench.report.collapse import load_collapse
+from sslbench.report.provenance import mlflow_runs, runs_of
+from sslbench.report.suppression import load_suppression
+from sslbench.report.tables import RunResult, claims_table, load_claims, load_runs
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    runs: list[RunResult]
+    collapse: dict[str, list[dict[str, Any]]]
+    suppression: pd.DataFrame
+    registry: dict[str, Any]
+    claims: pd.DataFrame
+    mlflow: pd.DataFrame
+
+    @property
+    def baselines(self) -> list[RunResult]:
+        return [run for run in self.runs if run.variant == "pretrain-none"]
+
+    def paper_claims(self, papers: tuple[str, ...]) -> pd.DataFrame:
+        return self.claims[self.claims["paper"].isin(papers)]
+
+    def sources(self, stages: tuple[str, ...]) -> pd.DataFrame:
+        """The MLflow runs (latest finished per job) of ``stages``."""
+        return runs_of(self.mlflow, stages)
+
+
+def load_context(
+    runs_json: str,
+    collapse_json: str,
+    suppression_json: str,
+    claims_path: str,
+    tracking_uri: str,
+    experiment: str,
+) -> ReportContext:
+    runs = load_runs(json.loads(runs_json))
+    collapse = load_collapse(json.loads(collapse_json))
+    suppression = load_suppression(json.loads(suppression_json))
+    registry = load_claims(claims_path)
+    return ReportContext(
+        runs=runs,
+        collapse=collapse,
+        suppression=suppression,
+        registry=registry,
+        claims=claims_table(registry["claims"], runs, collapse, suppression),
+        mlflow=mlflow_runs(tracking_uri, experiment),
+    )

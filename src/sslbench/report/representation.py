@@ -1,0 +1,201 @@
+"""Tables and claim verdicts of the per-model representation analyses: compression curves
+(001 Fig. 2, A.5, A.7), spectra and effective ranks (002 Fig. 2, 003 Fig. 1, 3) and GradCAM
+mIoU (001 Fig. 7).
+
+Claims are decided per setting (dataset/method) over its seeds:
+
+* ``curve_above`` — curve ``a`` lies above curve ``b`` at every keep fraction in
+  [``keep_min``, ``keep_max``] of every seed (replicated), below at every one (not replicated),
+  otherwise inconclusive;
+* ``curve_matches`` — ``|a − b| ≤ tolerance`` at every such point (replicated), above it at
+  every one (not replicated);
+* ``less_than`` — a value of variant ``a`` is below that of variant ``b`` in each seed;
+* ``miou`` — a bootstrap interval (samples pooled over seeds) of a difference of mean IoUs lies
+  above 0 (replicated), below 0 (not replicated) or contains it (inconclusive).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sslbench.report.collapse import lookup, per_seed_verdict
+from sslbench.report.verdicts import ci_above
+
+
+def setting_of(group: str) -> str:
+    """``dataset/method`` of a ``dataset/method/seedN`` group."""
+    return group.rsplit("/", 1)[0]
+
+
+def by_setting(runs: list[Any], variant: str) -> dict[str, list[Any]]:
+    """Runs of ``variant`` per setting, in seed order."""
+    out: dict[str, list[Any]] = defaultdict(list)
+    for run in sorted(runs, key=lambda r: r.group):
+        if run.variant == variant:
+            out[setting_of(run.group)].append(run)
+    return dict(out)
+
+
+def curve_points(run: Any, rule: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Curves ``a`` and ``b`` of one run at the keep fractions inside the rule's range."""
+    curves = run.representation["compression"]
+    keep = np.asarray(curves["keep_percent"]) / 100.0
+    inside = (keep >= rule.get("keep_min", 0.0) - 1e-9) & (keep <= rule.get("keep_max", 1.0) + 1e-9)
+    return np.asarray(curves[rule["a"]])[inside], np.asarray(curves[rule["b"]])[inside]
+
+
+def curve_verdict(runs: list[Any], rule: dict[str, Any]) -> dict[str, Any] | None:
+    diffs = np.concatenate([a - b for a, b in (curve_points(run, rule) for run in runs)])
+    if diffs.size == 0:
+        return None
+    if rule["kind"] == "curve_above":
+        holds, fails = diffs > 0, diffs < 0
+    else:
+        holds, fails = np.abs(diffs) <= rule["tolerance"], np.abs(diffs) > rule["tolerance"]
+    verdict = per_seed_verdict(list(holds))
+    if verdict != "replicated" and not fails.all():
+        verdict = "inconclusive"
+    detail = (
+        f"{rule['a']} − {rule['b']} at {diffs.size} point(s) over {len(runs)} seed(s): "
+        + ", ".join(f"{d:+.3f}" for d in diffs)
+    )
+    return {"ours": float(diffs.mean()), "detail": detail, "verdict": verdict}
+
+
+def less_than_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    a_runs, b_runs = by_setting(runs, rule["a"]["variant"]), by_setting(runs, rule["b"]["variant"])
+    rows = []
+    for setting in sorted(set(a_runs) & set(b_runs)):
+        seeds = [run.group.rsplit("/", 1)[1] for run in a_runs[setting]]
+        pairs = [
+            (float(lookup(vars(x), rule["a"]["path"])), float(lookup(vars(y), rule["b"]["path"])))
+            for x, y in zip(a_runs[setting], b_runs[setting], strict=True)
+        ]
+        detail = "; ".join(
+            f"{s}: {u:.2f} vs {v:.2f}" for s, (u, v) in zip(seeds, pairs, strict=True)
+        )
+        result = {
+            "ours": float(np.mean([u for u, _ in pairs])),
+            "detail": detail,
+            "verdict": per_seed_verdict([u < v for u, v in pairs]),
+        }
+        rows.append((f"{setting}: {rule['a']['variant']} vs {rule['b']['variant']}", result))
+    return rows
+
+
+def bootstrap_mean_difference(
+    a: np.ndarray, b: np.ndarray | None, n_samples: int, confidence: float, seed: int
+) -> tuple[float, tuple[float, float]]:
+    """mean(a) − mean(b) (or mean(a) if ``b`` is None) with a percentile-bootstrap interval,
+    each sample resampled independently."""
+    rng = np.random.default_rng(seed)
+    means_a = a[rng.integers(0, a.size, (n_samples, a.size))].mean(axis=1)
+    means_b = 0.0 if b is None else b[rng.integers(0, b.size, (n_samples, b.size))].mean(axis=1)
+    tail = (1.0 - confidence) / 2.0 * 100.0
+    low, high = np.percentile(means_a - means_b, [tail, 100.0 - tail])
+    point = a.mean() - (0.0 if b is None else b.mean())
+    return float(point), (float(low), float(high))
+
+
+def iou_samples(runs: list[Any], group: str | None, key: str) -> np.ndarray:
+    """Per-sample IoUs pooled over ``runs`` (of one group of samples, or all)."""
+    values = []
+    for run in runs:
+        interp = run.interpretability
+        if "skipped" in interp:
+            continue
+        correct = np.asarray(interp["correct"], dtype=bool)
+        keep = np.ones_like(correct) if group is None else correct == (group == "correct")
+        values.append(np.asarray(interp[key], dtype=float)[keep])
+    return np.concatenate(values) if values else np.zeros(0)
+
+
+def miou_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """``rule.compare``: ``core_vs_spurious`` (one ``group``), ``correct_vs_misclassified``
+    (core IoU) or ``variants`` (core IoU of ``treated`` − ``control``)."""
+    rows = []
+    variant = rule.get("variant", "pretrain-none")
+    settings = by_setting(runs, rule.get("control", variant))
+    for setting, control_runs in sorted(settings.items()):
+        if rule["compare"] == "core_vs_spurious":
+            core = iou_samples(control_runs, rule["group"], "iou_core")
+            spurious = iou_samples(control_runs, rule["group"], "iou_spurious")
+            a, b, label = core - spurious, None, f"{setting}: {rule['group']} core − spurious"
+        elif rule["compare"] == "correct_vs_misclassified":
+            a = iou_samples(control_runs, "correct", "iou_core")
+            b = iou_samples(control_runs, "misclassified", "iou_core")
+            label = f"{setting}: core IoU correct − misclassified"
+        else:
+            treated = by_setting(runs, rule["treated"]).get(setting, [])
+            a = iou_samples(treated, None, "iou_core")
+            b = iou_samples(control_runs, None, "iou_core")
+            label = f"{setting}: core IoU {rule['treated']} − {rule['control']}"
+        if a.size == 0 or (b is not None and b.size == 0):
+            continue
+        diff, (low, high) = bootstrap_mean_difference(
+            a, b, rule.get("bootstrap_samples", 1000), 0.95, 0
+        )
+        result = {
+            "ours": diff,
+            "detail": f"Δ {diff:+.3f}, CI [{low:+.3f}, {high:+.3f}], n = {a.size}"
+            + ("" if b is None else f" vs {b.size}"),
+            "verdict": ci_above((low, high), 0.0),
+        }
+        rows.append((label, result))
+    return rows
+
+
+def evaluate_representation_claim(
+    claim: dict[str, Any], runs: list[Any]
+) -> list[tuple[str, dict[str, Any]]]:
+    """(row label, result) pairs of one representation claim; empty if nothing ran."""
+    rule = claim["representation"]
+    if rule["kind"] in ("curve_above", "curve_matches"):
+        rows = []
+        for setting, setting_runs in sorted(
+            by_setting(runs, rule.get("variant", "pretrain-none")).items()
+        ):
+            result = curve_verdict(setting_runs, rule)
+            if result is not None:
+                rows.append((setting, result))
+        return rows
+    if rule["kind"] == "less_than":
+        return less_than_verdict(runs, rule)
+    if rule["kind"] == "miou":
+        return miou_verdict(runs, rule)
+    raise ValueError(f"claims: unknown representation rule {rule['kind']!r}")
+
+
+def _rank(spectrum: dict[str, Any]) -> str:
+    return f"{spectrum['effective_rank']:.2f} / {spectrum['dimension']}"
+
+
+def spectrum_table(runs: list[Any]) -> pd.DataFrame:
+    """Effective rank of h and z (of their dimension) for every model (003 Fig. 1, 3)."""
+    return pd.DataFrame(
+        [
+            {"run": run.group, "model": run.variant}
+            | {
+                f"effective rank of {space}": _rank(run.representation["spectrum"][space])
+                for space in ("h", "z")
+            }
+            for run in runs
+        ]
+    ).set_index(["run", "model"])
+
+
+def interpretability_table(runs: list[Any]) -> pd.DataFrame:
+    """mIoU with the core and spurious regions per group of samples (001 Fig. 7)."""
+    rows = []
+    for run in runs:
+        interp = run.interpretability
+        if "skipped" in interp:
+            rows.append({"run": run.group, "model": run.variant, "group": interp["skipped"]})
+            continue
+        for group, values in interp["groups"].items():
+            rows.append({"run": run.group, "model": run.variant, "group": group} | values)
+    return pd.DataFrame(rows).set_index(["run", "model", "group"])

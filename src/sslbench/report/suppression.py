@@ -1,0 +1,127 @@
+"""Tables, figures' data and claim verdicts of 004's feature-suppression sweep (Fig. 2, 3, 6).
+
+Every sweep encoder wrote one readout JSON (``sslbench.stages.suppression``). Verdicts use
+intervals over seeds or encoders: a Student-t interval of paired differences (same seed), or
+the 95 % interval of Pearson's r (Fisher transform, scipy) for Fig. 2's loss–error correlation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sslbench.io import read_json
+from sslbench.report.verdicts import INCONCLUSIVE, ci_above
+
+CONFIDENCE = 0.95
+
+
+def load_suppression(jobs: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per encoder: τ, regulariser, seed, held-out InfoNCE and each factor's accuracy."""
+    rows = []
+    for job in jobs:
+        result = read_json(job["path"])
+        rows.append(
+            {
+                "dataset": job["dataset"],
+                "tau": float(job["tau"]),
+                "regulariser": job["regulariser"],
+                "seed": job["seed"],
+                "infonce_loss": result["infonce_loss"],
+            }
+            | {factor: v["accuracy"] for factor, v in result["readout"].items()}
+        )
+    return pd.DataFrame(rows)
+
+
+def factors(table: pd.DataFrame) -> list[str]:
+    return [
+        c
+        for c in table.columns
+        if c not in ("dataset", "tau", "regulariser", "seed", "infonce_loss")
+    ]
+
+
+def readout_table(table: pd.DataFrame) -> pd.DataFrame:
+    """004 Fig. 3 / 6 as a table: mean ± std readout accuracy over seeds per τ × regulariser."""
+    grouped = table.groupby(["dataset", "tau", "regulariser"])
+    out = pd.DataFrame(
+        {
+            factor: grouped[factor].agg(lambda v: f"{v.mean():.3f} ± {v.std(ddof=0):.3f}")
+            for factor in [*factors(table), "infonce_loss"]
+        }
+    )
+    out["seeds"] = grouped.size()
+    return out
+
+
+def seed_interval(values: np.ndarray) -> tuple[float, tuple[float, float]]:
+    """Mean and Student-t 95 % interval of ``values`` (NaN interval for fewer than 2)."""
+    values = np.asarray(values, dtype=float)
+    if values.size < 2:
+        return float(values.mean()), (float("nan"), float("nan"))
+    low, high = stats.t.interval(
+        CONFIDENCE, values.size - 1, loc=values.mean(), scale=stats.sem(values)
+    )
+    return float(values.mean()), (float(low), float(high))
+
+
+def correlation(table: pd.DataFrame, factor: str) -> dict[str, float]:
+    """Pearson r between held-out InfoNCE loss and ``factor``'s readout error over encoders."""
+    loss, error = table["infonce_loss"].to_numpy(), 1.0 - table[factor].to_numpy()
+    if loss.size < 4 or np.std(loss) == 0 or np.std(error) == 0:
+        return {"r": float("nan"), "low": float("nan"), "high": float("nan"), "n": int(loss.size)}
+    result = stats.pearsonr(loss, error)
+    ci = result.confidence_interval(CONFIDENCE)
+    return {
+        "r": float(result.statistic),
+        "low": float(ci.low),
+        "high": float(ci.high),
+        "n": int(loss.size),
+    }
+
+
+def paired_differences(table: pd.DataFrame, factor: str, rule: dict[str, Any]) -> np.ndarray:
+    """Per-seed differences of ``factor``'s accuracy that a rule compares."""
+    if rule["kind"] == "temperature_tradeoff":
+        plain = table[table["regulariser"] == "none"]
+        low_tau, high_tau = plain["tau"].min(), plain["tau"].max()
+        by_tau = plain.set_index(["tau", "seed"])[factor]
+        if low_tau == high_tau:
+            return np.zeros(0)
+        diff = by_tau.loc[high_tau] - by_tau.loc[low_tau]
+        return (diff if rule["better"] == "high" else -diff).dropna().to_numpy()
+    by_reg = table.set_index(["regulariser", "tau", "seed"])[factor]
+    if not {"none", rule["treated"]} <= set(table["regulariser"]):
+        return np.zeros(0)
+    return (by_reg.loc[rule["treated"]] - by_reg.loc["none"]).dropna().to_numpy()
+
+
+def evaluate_suppression_claim(claim: dict[str, Any], table: pd.DataFrame) -> dict[str, Any] | None:
+    """Our value and verdict of a suppression claim; None if the sweep did not run it."""
+    rule = claim["suppression"]
+    if table.empty or rule["factor"] not in table:
+        return None
+    if rule["kind"] == "correlation":
+        c = correlation(table, rule["factor"])
+        sign = -1.0 if rule["sign"] == "negative" else 1.0
+        interval = (sign * c["low"], sign * c["high"]) if sign > 0 else (-c["high"], -c["low"])
+        verdict = INCONCLUSIVE if np.isnan(c["r"]) else ci_above(interval, 0.0)
+        detail = (
+            f"Pearson r {c['r']:+.3f}, CI [{c['low']:+.3f}, {c['high']:+.3f}], {c['n']} encoders"
+        )
+        return {"ours": c["r"], "detail": detail, "verdict": verdict}
+    diffs = paired_differences(table, rule["factor"], rule)
+    if diffs.size == 0:
+        return None
+    mean, (low, high) = seed_interval(diffs)
+    interval = (
+        f"95 % t-interval [{low:+.4f}, {high:+.4f}]"
+        if np.isfinite(low)
+        else "no interval (one seed)"
+    )
+    detail = f"Δ accuracy {mean:+.4f}, {interval}, {diffs.size} pair(s)"
+    return {"ours": mean, "detail": detail, "verdict": ci_above((low, high), 0.0)}

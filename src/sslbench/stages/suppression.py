@@ -1,0 +1,86 @@
+"""Stage 8: feature suppression on Trifeature (004 §2.3, §4.1, Fig. 2, 3, 6) — for one SimCLR
+encoder of the τ × IFM sweep, the linear readout accuracy of every factor (colour, shape,
+texture; k-fold CV on frozen test-set h) and its plain InfoNCE loss on held-out views (the
+loss 004 Fig. 2 correlates with readout error; for IFM encoders it is the loss without ε)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import torch
+
+from sslbench.analysis.readout import ReadoutSpec, cross_validated_accuracy
+from sslbench.data import sources
+from sslbench.data.augment import BatchAugment
+from sslbench.features import extract_features
+from sslbench.io import write_json
+from sslbench.losses.infonce import info_nce
+from sslbench.methods.base import SSLMethod
+from sslbench.stages.common import augment_spec, load_model, run_name, run_tags
+from sslbench.tracking import tracked_run
+
+log = logging.getLogger(__name__)
+
+
+@torch.no_grad()
+def held_out_infonce(
+    model: SSLMethod, images: torch.Tensor, params: dict[str, Any], batch_size: int, seed: int
+) -> float:
+    """Mean plain InfoNCE (ℓ2-normalised, the encoder's τ) over batches of two augmented views of
+    ``images``, in evaluation mode and with a fixed generator, as the training batches are."""
+    model.eval()
+    augment = BatchAugment(augment_spec(params["augment"]), images.shape[-1])
+    generator = torch.Generator().manual_seed(seed)
+    temperature = params["method_params"]["temperature"]
+    losses = []
+    for start in range(0, images.shape[0] - batch_size + 1, batch_size):
+        batch = images[start : start + batch_size]
+        z0 = model.embedding(model.representation(augment(batch, generator)))
+        z1 = model.embedding(model.representation(augment(batch, generator)))
+        losses.append(info_nce(z0, z1, temperature).item())
+    return sum(losses) / len(losses)
+
+
+def run(params: dict[str, Any], dataset_dir: Path, model_path: Path, out: Path) -> None:
+    meta = sources.load_meta(dataset_dir)
+    model, model_params = load_model(model_path)
+    test = sources.load_split(dataset_dir, "test")
+    h, _ = extract_features(
+        model, test.images, augment_spec(model_params["augment"]), params["batch_size"]
+    )
+    spec = ReadoutSpec(**params["readout"])
+    readout = {}
+    for column, factor in enumerate(meta["factors"]):
+        mean, std = cross_validated_accuracy(
+            h.double().numpy(), test.labels[:, column].numpy(), spec, params["seed"]
+        )
+        readout[factor] = {"accuracy": mean, "fold_std": std}
+    loss = held_out_infonce(
+        model, test.images, model_params, model_params["train"]["batch_size"], params["seed"]
+    )
+    result = {
+        "temperature": model_params["method_params"]["temperature"],
+        "regulariser": model_params["regulariser"]["name"],
+        "seed": params["seed"],
+        "readout": readout,
+        "infonce_loss": loss,
+    }
+    with tracked_run(
+        run_name(params, "suppression"), run_tags(params, "suppression", meta["version"]), params
+    ):
+        mlflow.log_metrics(
+            {f"{factor}_readout": v["accuracy"] for factor, v in readout.items()}
+            | {"heldout_infonce": loss}
+        )
+        write_json(out, result)
+        mlflow.log_artifact(str(out))
+    log.info(
+        "τ = %s, %s: %s; held-out InfoNCE %.4f",
+        result["temperature"],
+        result["regulariser"],
+        ", ".join(f"{f} {v['accuracy']:.3f}" for f, v in readout.items()),
+        loss,
+    )

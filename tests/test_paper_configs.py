@@ -1,0 +1,73 @@
+"""The paper-scale configs (config/paper/, config/feature_suppression.yaml) validate and plan the
+DAG each paper's main setting needs: a dry run here, with the job count of every rule checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from workflow_runner import copy_workflow, job_counts, snakemake
+
+ANALYSES = ("features", "evaluate", "qscore", "representation", "interpret")
+REPORT = {"report_page": 4, "report": 1, "all": 1}
+
+
+def per_model(models: int) -> dict[str, int]:
+    return dict.fromkeys(ANALYSES, models)
+
+
+CASES = {
+    # 8 methods × (baseline + fine-tune none / Lasso / Q-Score) on ImageNet-100
+    "001_imagenet100": (
+        ("config/paper/001_imagenet100.yaml",),
+        {"prepare_dataset": 1, "pretrain": 8, "finetune": 24} | per_model(32) | REPORT,
+    ),
+    "001_cifar10": (
+        ("config/paper/001_imagenet100.yaml", "config/paper/001_cifar10.yaml"),
+        {"prepare_dataset": 1, "pretrain": 8, "finetune": 24} | per_model(32) | REPORT,
+    ),
+    # 3 seeds × (plain, per-dimension τ, no ℓ2 norm) + 002's 5 controlled settings × 3 seeds
+    "002_cifar10": (
+        ("config/paper/002_cifar10.yaml",),
+        {"prepare_dataset": 1, "pretrain": 9, "collapse": 15} | per_model(9) | REPORT,
+    ),
+    # 3 datasets × (MLP head, SparseHead, identity head, linear head)
+    "003_sparsehead": (
+        ("config/paper/003_sparsehead.yaml",),
+        {"prepare_dataset": 3, "pretrain": 12} | per_model(12) | REPORT,
+    ),
+    # 2 datasets × (plain, IFM) + the Trifeature sweep: 3 τ × 2 × 3 seeds
+    "004_ifm": (
+        ("config/feature_suppression.yaml", "config/paper/004_ifm.yaml"),
+        {"prepare_dataset": 3, "pretrain": 4, "suppression_pretrain": 18}
+        | {"suppression_readout": 18}
+        | per_model(4)
+        | REPORT,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_paper_config_dry_runs_with_the_expected_jobs(case, tmp_path):
+    files, expected = CASES[case]
+    work = copy_workflow(tmp_path / "work")
+    imagenet = tmp_path / "imagenet100"
+    for split in ("train", "test"):
+        (imagenet / split / "n01749939").mkdir(parents=True)
+    (work / "config/local.yaml").write_text(
+        f"datasets:\n  imagenet100:\n    source: imagefolder\n    target: class\n"
+        f"    path: {imagenet}\n    image_size: 224\n"
+    )
+    layered = ("config/config.yaml", *files)
+    if "001_imagenet100" in case or "001_cifar10" in case:
+        layered += ("config/local.yaml",)
+    result = snakemake(work, "--dry-run", configfiles=layered)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert job_counts(result) == expected
+
+
+def test_every_paper_config_is_covered():
+    configs = {
+        p.stem for p in (Path(__file__).resolve().parents[1] / "config/paper").glob("*.yaml")
+    }
+    assert configs == set(CASES)

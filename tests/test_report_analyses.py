@@ -1,0 +1,196 @@
+"""Verdicts of the representation and feature-suppression claims on synthetic outcomes: a clear
+effect → replicated, a reversed one → not replicated, noise → inconclusive, nothing → not run."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sslbench.analysis.readout import ReadoutSpec, cross_validated_accuracy
+from sslbench.report.representation import (
+    bootstrap_mean_difference,
+    evaluate_representation_claim,
+)
+from sslbench.report.suppression import evaluate_suppression_claim, seed_interval
+from sslbench.report.tables import NOT_RUN, claims_table
+
+
+@dataclass
+class FakeRun:
+    """The fields of RunResult the representation claims read."""
+
+    group: str
+    variant: str
+    representation: dict = field(default_factory=dict)
+    interpretability: dict = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+
+
+def _curves(disc, random):
+    return {
+        "compression": {
+            "keep_percent": [100.0, 60.0, 20.0],
+            "discriminative": disc,
+            "random": random,
+        }
+    }
+
+
+CURVE = {
+    "kind": "curve_above",
+    "a": "discriminative",
+    "b": "random",
+    "keep_min": 0.1,
+    "keep_max": 0.8,
+}
+
+
+@pytest.mark.parametrize(
+    ("disc", "random", "verdict"),
+    [
+        ([0.5, 0.5, 0.4], [0.5, 0.4, 0.3], "replicated"),
+        ([0.5, 0.3, 0.2], [0.5, 0.4, 0.3], "not replicated"),
+        ([0.5, 0.5, 0.2], [0.5, 0.4, 0.3], "inconclusive"),
+    ],
+)
+def test_curve_claims_compare_only_the_points_inside_the_range(disc, random, verdict):
+    runs = [FakeRun("d/m/seed0", "pretrain-none", _curves(disc, random))]
+    [(label, result)] = evaluate_representation_claim({"representation": CURVE}, runs)
+    assert label == "d/m" and result["verdict"] == verdict
+
+
+def test_less_than_is_decided_per_seed_and_missing_variants_are_not_run():
+    rule = {
+        "kind": "less_than",
+        "a": {"variant": "pretrain-identity_head", "path": "summary.rank"},
+        "b": {"variant": "pretrain-none", "path": "summary.rank"},
+    }
+    runs = [
+        FakeRun(f"d/m/seed{s}", v, summary={"rank": r})
+        for s, (low, high) in enumerate([(2.0, 5.0), (3.0, 6.0)])
+        for v, r in (("pretrain-identity_head", low), ("pretrain-none", high))
+    ]
+    [(_, result)] = evaluate_representation_claim({"representation": rule}, runs)
+    assert result["verdict"] == "replicated" and result["ours"] == 2.5
+    runs[2].summary["rank"] = 9.0
+    [(_, mixed)] = evaluate_representation_claim({"representation": rule}, runs)
+    assert mixed["verdict"] == "inconclusive"
+    none_only = [r for r in runs if r.variant == "pretrain-none"]
+    assert evaluate_representation_claim({"representation": rule}, none_only) == []
+
+
+def _interp(core, correct):
+    core = np.asarray(core, dtype=float)
+    return {"iou_core": core.tolist(), "iou_spurious": (1 - core).tolist(), "correct": correct}
+
+
+def test_miou_claims_use_a_bootstrap_interval_of_the_difference():
+    rng = np.random.default_rng(0)
+    core = np.concatenate([rng.uniform(0.7, 0.9, 50), rng.uniform(0.2, 0.4, 50)])
+    correct = [True] * 50 + [False] * 50
+    runs = [FakeRun("d/m/seed0", "pretrain-none", interpretability=_interp(core, correct))]
+    claims = {
+        ("core_vs_spurious", "correct"): "replicated",
+        ("core_vs_spurious", "misclassified"): "not replicated",
+        ("correct_vs_misclassified", None): "replicated",
+    }
+    for (compare, group), verdict in claims.items():
+        rule = {"kind": "miou", "compare": compare, "group": group}
+        [(_, result)] = evaluate_representation_claim({"representation": rule}, runs)
+        assert result["verdict"] == verdict, (compare, group)
+    noise = rng.uniform(0.3, 0.7, 100)
+    runs = [FakeRun("d/m/seed0", "pretrain-none", interpretability=_interp(noise, correct))]
+    rule = {"kind": "miou", "compare": "correct_vs_misclassified"}
+    [(_, result)] = evaluate_representation_claim({"representation": rule}, runs)
+    assert result["verdict"] == "inconclusive"
+
+
+def test_bootstrap_mean_difference_brackets_the_true_difference():
+    rng = np.random.default_rng(1)
+    diff, (low, high) = bootstrap_mean_difference(
+        rng.normal(1.0, 1.0, 400), rng.normal(0.0, 1.0, 400), 500, 0.95, 0
+    )
+    assert low < 1.0 < high and low > 0.7 and diff == pytest.approx(1.0, abs=0.2)
+
+
+def _sweep(effect, noise, seeds=3, seed=0):
+    """Readouts where IFM adds ``effect`` to every factor, shape falls and colour rises with τ."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for tau in (0.05, 0.5):
+        for reg in ("none", "ifm"):
+            for s in range(seeds):
+                bonus = effect if reg == "ifm" else 0.0
+                rows.append(
+                    {
+                        "dataset": "trifeature",
+                        "tau": tau,
+                        "regulariser": reg,
+                        "seed": s,
+                        "infonce_loss": 5.0 + 4 * tau + rng.normal(0, 0.01),
+                        "colour": 0.5 + tau + bonus + rng.normal(0, noise),
+                        "shape": 0.6 - tau + bonus + rng.normal(0, noise),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(("effect", "verdict"), [(0.1, "replicated"), (-0.1, "not replicated")])
+def test_ifm_claim_follows_the_sign_of_a_clear_effect(effect, verdict):
+    claim = {"suppression": {"kind": "ifm_improves", "factor": "shape", "treated": "ifm"}}
+    result = evaluate_suppression_claim(claim, _sweep(effect, noise=0.005))
+    assert result["verdict"] == verdict and result["ours"] == pytest.approx(effect, abs=0.01)
+
+
+def test_ifm_claim_on_noise_is_inconclusive():
+    claim = {"suppression": {"kind": "ifm_improves", "factor": "shape", "treated": "ifm"}}
+    assert evaluate_suppression_claim(claim, _sweep(0.0, noise=0.2))["verdict"] == "inconclusive"
+
+
+def test_temperature_tradeoff_and_loss_correlation_verdicts():
+    table = _sweep(0.0, noise=0.005)
+    colour = {"kind": "temperature_tradeoff", "factor": "colour", "better": "high"}
+    shape = {"kind": "temperature_tradeoff", "factor": "shape", "better": "low"}
+    assert evaluate_suppression_claim({"suppression": colour}, table)["verdict"] == "replicated"
+    assert evaluate_suppression_claim({"suppression": shape}, table)["verdict"] == "replicated"
+    wrong = shape | {"better": "high"}
+    assert evaluate_suppression_claim({"suppression": wrong}, table)["verdict"] == "not replicated"
+    # loss rises with τ, shape error rises with τ: positive correlation, against 004's sign.
+    negative = {"kind": "correlation", "factor": "shape", "sign": "negative"}
+    result = evaluate_suppression_claim({"suppression": negative}, table)
+    assert result["ours"] > 0.9 and result["verdict"] == "not replicated"
+    # colour accuracy rises with τ, so colour error falls as the loss rises: negative r.
+    colour_error = {"kind": "correlation", "factor": "colour", "sign": "negative"}
+    assert evaluate_suppression_claim({"suppression": colour_error}, table)["verdict"] == (
+        "replicated"
+    )
+
+
+def test_missing_sweep_makes_suppression_claims_not_run():
+    claim = {
+        "paper": "004",
+        "where": "Fig. 6",
+        "statement": "IFM improves shape",
+        "paper_value": "x",
+        "suppression": {"kind": "ifm_improves", "factor": "shape", "treated": "ifm"},
+    }
+    table = claims_table([claim], [], None, None)
+    assert table["verdict"].tolist() == [NOT_RUN["verdict"]]
+
+
+def test_seed_interval_needs_two_values():
+    mean, (low, high) = seed_interval(np.array([0.3]))
+    assert mean == 0.3 and np.isnan(low) and np.isnan(high)
+    mean, (low, high) = seed_interval(np.array([1.0, 2.0, 3.0]))
+    assert mean == 2.0 and low < 1.0 and high > 3.0
+
+
+def test_cross_validated_readout_separates_informative_from_noise_features():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 50)
+    informative = np.eye(4)[labels] * 3 + rng.normal(size=(200, 4))
+    noise = rng.normal(size=(200, 4))
+    spec = ReadoutSpec(folds=5)
+    assert cross_validated_accuracy(informative, labels, spec, 0)[0] > 0.9
+    assert cross_validated_accuracy(noise, labels, spec, 0)[0] < 0.45

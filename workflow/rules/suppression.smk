@@ -1,0 +1,47 @@
+"""004's feature-suppression sweep on Trifeature: SimCLR encoders at several temperatures, with
+and without IFM, each followed by the linear readout of every factor and its held-out loss.
+"""
+
+
+rule suppression_pretrain:
+    input:
+        meta=f"{DATA}/{{dataset}}/meta.json",
+    output:
+        model=f"{SUPPRESSION}/model.pt",
+        history=f"{SUPPRESSION}/history.json",
+    log:
+        f"{LOGS}/suppression_pretrain/{{dataset}}/tau{{tau}}/{{regulariser}}/seed{{seed}}.log",
+    conda:
+        "../envs/sslbench.yaml"
+    threads: 1
+    params:
+        cfg=suppression_params,
+        data=lambda wc: f"{DATA}/{wc.dataset}",
+    shell:
+        '"$SSLBENCH_PYTHON" -m sslbench.cli pretrain --threads {threads} --params {params.cfg:q} --dataset-dir {params.data:q}'
+        " --model-out {output.model:q} --history-out {output.history:q} > {log:q} 2>&1"
+
+
+rule suppression_readout:
+    input:
+        meta=f"{DATA}/{{dataset}}/meta.json",
+        model=f"{SUPPRESSION}/model.pt",
+    output:
+        f"{SUPPRESSION}/readout.json",
+    log:
+        f"{LOGS}/suppression_readout/{{dataset}}/tau{{tau}}/{{regulariser}}/seed{{seed}}.log",
+    conda:
+        "../envs/sslbench.yaml"
+    threads: 1
+    params:
+        cfg=lambda wc: as_json(
+            suppression_id(wc)
+            | {
+                "readout": config["suppression"]["readout"],
+                "batch_size": config["features"]["batch_size"],
+            }
+        ),
+        data=lambda wc: f"{DATA}/{wc.dataset}",
+    shell:
+        '"$SSLBENCH_PYTHON" -m sslbench.cli suppression --threads {threads} --params {params.cfg:q}'
+        " --dataset-dir {params.data:q} --model-path {input.model:q} --out {output:q} > {log:q} 2>&1"
