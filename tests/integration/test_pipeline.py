@@ -193,6 +193,8 @@ def test_report_names_every_metric_and_a_verdict(workdir):
         assert outputs and not [o for o in outputs if o["output_type"] == "error"], page
         assert not [o for o in outputs if o.get("name") == "stderr"], f"{page}: stderr shown"
     assert "runs_json = " not in html, "notebook inputs must be hidden"
+    index = (workdir / "reports/index.html").read_text()
+    assert "Our setting" in index and "base width 4" in index and "2 epochs" in index
 
 
 def test_every_page_names_the_mlflow_runs_behind_it(workdir):

@@ -244,6 +244,22 @@ def report_runs():
     ]
 
 
+def our_setting():
+    """One line describing this run's scale, shown beside the papers' settings in the report."""
+    pre, sup, fine = config["pretrain"], config["suppression"], config["finetune"]
+    net = pre["backbone"]
+    return (
+        f"pretraining {', '.join(pre['methods'])} on {', '.join(pre['datasets'])}: "
+        f"{net['name']} base width {net['base_width']} ({net['stem']} stem), "
+        f"{pre['epochs']} epochs, batch {pre['batch_size']}, seeds {pre['seeds']}; "
+        f"fine-tunes {fine['epochs']} epochs at lr {fine['optimizer']['lr']}; "
+        f"002 controlled experiments: seeds {config['collapse']['seeds']}; "
+        f"004 sweep: τ {sup['temperatures']} × {sup['regularisers']}, "
+        f"{sup['backbone']['name']} base width {sup['backbone']['base_width']}, "
+        f"{sup['epochs']} epochs, seeds {sup['seeds']}"
+    )
+
+
 REPORT_INPUTS = [
     *[run_outputs(f"{RUN}/{name}") for name in REPORT_FILES],
     *[job["path"] for job in collapse_jobs()],
@@ -256,13 +272,15 @@ REPORT_PARAMS = {
     "suppression": as_json(suppression_jobs()),
     "tracking_uri": config["tracking"]["tracking_uri"],
     "experiment": config["tracking"]["experiment"],
+    "setting": our_setting(),
     "reports_dir": lambda wildcards, output: os.path.dirname(output.html),
 }
 NOTEBOOK_SHELL = (
     '("$SSLBENCH_PYTHON" -m papermill {input.notebook:q} {output.notebook:q}'
     " -p runs_json {params.runs:q} -p collapse_json {params.collapse:q}"
     " -p suppression_json {params.suppression:q} -p claims_path {input.claims:q}"
-    " -p tracking_uri {params.tracking_uri:q} -p experiment {params.experiment:q} --cwd ."
+    " -p tracking_uri {params.tracking_uri:q} -p experiment {params.experiment:q}"
+    " -p setting {params.setting:q} --cwd ."
     ' && "$SSLBENCH_PYTHON" -m jupyter nbconvert --to html --no-input {output.notebook:q}'
     " --output-dir {params.reports_dir:q} --output {params.tmp:q}"
     " && mv {params.reports_dir:q}/{params.tmp:q}.html {output.html:q}) > {log:q} 2>&1"
