@@ -1,6 +1,6 @@
 import torch
 
-from sslbench.evaluation.knn import KNNSpec, knn_accuracy
+from sslbench.evaluation.knn import KNNSpec, knn_accuracy, knn_predictions
 from sslbench.evaluation.linear_probe import LinearProbeSpec, linear_probe
 
 
@@ -36,3 +36,15 @@ def test_knn_finds_neighbours():
     assert knn_accuracy(x_train, y_train, x_test, y_test, KNNSpec(k=5)) == 1.0
     shuffled = y_train[torch.randperm(len(y_train), generator=torch.Generator().manual_seed(0))]
     assert knn_accuracy(x_train, shuffled, x_test, y_test, KNNSpec(k=5)) < 0.7
+
+
+def test_knn_predictions_follow_the_weighted_vote():
+    x_train = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
+    y_train = torch.tensor([0, 0, 1])
+    x_test = torch.tensor([[1.0, 0.05], [0.05, 1.0]])
+    # k = 3: both near neighbours of class 0 outvote the far one; a near class-1 sample wins
+    # at a small temperature although two class-0 samples also vote.
+    predictions = knn_predictions(x_train, y_train, x_test, KNNSpec(k=3, temperature=0.05))
+    assert predictions.tolist() == [0, 1]
+    chunked = knn_predictions(x_train, y_train, x_test, KNNSpec(k=3, chunk_size=1))
+    assert torch.equal(chunked, knn_predictions(x_train, y_train, x_test, KNNSpec(k=3)))

@@ -36,12 +36,12 @@ CASES = {
         ("config/paper/003_sparsehead.yaml",),
         {"prepare_dataset": 3, "pretrain": 12} | per_model(12) | REPORT,
     ),
-    # 2 datasets × (plain, IFM) + the Trifeature sweep: 3 τ × 2 × 3 seeds
+    # 2 datasets × (plain, IFM at ε 0.05, 0.1, 0.2) + the Trifeature sweep: 3 τ × 2 × 3 seeds
     "004_ifm": (
         ("config/feature_suppression.yaml", "config/paper/004_ifm.yaml"),
-        {"prepare_dataset": 3, "pretrain": 4, "suppression_pretrain": 18}
+        {"prepare_dataset": 3, "pretrain": 8, "suppression_pretrain": 18}
         | {"suppression_readout": 18}
-        | per_model(4)
+        | per_model(8)
         | REPORT,
     ),
 }

@@ -1,5 +1,5 @@
 """Verdicts of the representation and feature-suppression claims on synthetic outcomes: a clear
-effect → replicated, a reversed one → not replicated, noise → inconclusive, nothing → not run."""
+effect → replicated, a reversed one → contradicted, noise → inconclusive, nothing → not run."""
 
 from dataclasses import dataclass, field
 
@@ -50,7 +50,7 @@ CURVE = {
     ("disc", "random", "verdict"),
     [
         ([0.5, 0.5, 0.4], [0.5, 0.4, 0.3], "replicated"),
-        ([0.5, 0.3, 0.2], [0.5, 0.4, 0.3], "not replicated"),
+        ([0.5, 0.3, 0.2], [0.5, 0.4, 0.3], "contradicted"),
         ([0.5, 0.5, 0.2], [0.5, 0.4, 0.3], "inconclusive"),
     ],
 )
@@ -92,7 +92,7 @@ def test_miou_claims_use_a_bootstrap_interval_of_the_difference():
     runs = [FakeRun("d/m/seed0", "pretrain-none", interpretability=_interp(core, correct))]
     claims = {
         ("core_vs_spurious", "correct"): "replicated",
-        ("core_vs_spurious", "misclassified"): "not replicated",
+        ("core_vs_spurious", "misclassified"): "contradicted",
         ("correct_vs_misclassified", None): "replicated",
     }
     for (compare, group), verdict in claims.items():
@@ -136,7 +136,7 @@ def _sweep(effect, noise, seeds=3, seed=0):
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize(("effect", "verdict"), [(0.1, "replicated"), (-0.1, "not replicated")])
+@pytest.mark.parametrize(("effect", "verdict"), [(0.1, "replicated"), (-0.1, "contradicted")])
 def test_ifm_claim_follows_the_sign_of_a_clear_effect(effect, verdict):
     claim = {"suppression": {"kind": "ifm_improves", "factor": "shape", "treated": "ifm"}}
     result = evaluate_suppression_claim(claim, _sweep(effect, noise=0.005))
@@ -155,11 +155,11 @@ def test_temperature_tradeoff_and_loss_correlation_verdicts():
     assert evaluate_suppression_claim({"suppression": colour}, table)["verdict"] == "replicated"
     assert evaluate_suppression_claim({"suppression": shape}, table)["verdict"] == "replicated"
     wrong = shape | {"better": "high"}
-    assert evaluate_suppression_claim({"suppression": wrong}, table)["verdict"] == "not replicated"
+    assert evaluate_suppression_claim({"suppression": wrong}, table)["verdict"] == "contradicted"
     # loss rises with τ, shape error rises with τ: positive correlation, against 004's sign.
     negative = {"kind": "correlation", "factor": "shape", "sign": "negative"}
     result = evaluate_suppression_claim({"suppression": negative}, table)
-    assert result["ours"] > 0.9 and result["verdict"] == "not replicated"
+    assert result["ours"] > 0.9 and result["verdict"] == "contradicted"
     # colour accuracy rises with τ, so colour error falls as the loss rises: negative r.
     colour_error = {"kind": "correlation", "factor": "colour", "sign": "negative"}
     assert evaluate_suppression_claim({"suppression": colour_error}, table)["verdict"] == (

@@ -1,8 +1,8 @@
 import pytest
 
 from sslbench.report.verdicts import (
+    CONTRADICTED,
     INCONCLUSIVE,
-    NOT_REPLICATED,
     REPLICATED,
     best_of,
     ci_above,
@@ -12,7 +12,7 @@ from sslbench.report.verdicts import (
 
 @pytest.mark.parametrize(
     ("interval", "verdict"),
-    [((0.55, 0.7), REPLICATED), ((0.3, 0.45), NOT_REPLICATED), ((0.45, 0.6), INCONCLUSIVE)],
+    [((0.55, 0.7), REPLICATED), ((0.3, 0.45), CONTRADICTED), ((0.45, 0.6), INCONCLUSIVE)],
 )
 def test_ci_above(interval, verdict):
     assert ci_above(interval, 0.5) == verdict
@@ -20,7 +20,7 @@ def test_ci_above(interval, verdict):
 
 def test_best_of():
     assert best_of(0.7, {"a": 0.6, "b": 0.7}, {"a": (0.5, 0.7), "b": (0.6, 0.8)}) == REPLICATED
-    assert best_of(0.6, {"a": 0.8}, {"a": (0.7, 0.9)}) == NOT_REPLICATED
+    assert best_of(0.6, {"a": 0.8}, {"a": (0.7, 0.9)}) == CONTRADICTED
     assert best_of(0.6, {"a": 0.65}, {"a": (0.55, 0.75)}) == INCONCLUSIVE
 
 
@@ -45,7 +45,7 @@ def test_share_correct_threshold_comes_from_the_data():
         "rule": {"kind": "ci_above", "threshold": "share_correct"},
     }
     assert evaluate_claim(claim, _summary([0.6, 0.8], 0.5))["verdict"] == REPLICATED
-    assert evaluate_claim(claim, _summary([0.6, 0.8], 0.9))["verdict"] == NOT_REPLICATED
+    assert evaluate_claim(claim, _summary([0.6, 0.8], 0.9))["verdict"] == CONTRADICTED
 
 
 def test_unknown_rule_is_an_error():
@@ -76,7 +76,7 @@ def test_registry_claims_all_evaluate(repo):
     assert single and len(single) < len(registry["claims"])
     for claim in single:
         result = evaluate_claim(claim, {"metrics": metrics, "share_correct": 0.5})
-        assert result["verdict"] in {REPLICATED, NOT_REPLICATED, INCONCLUSIVE}
+        assert result["verdict"] in {REPLICATED, CONTRADICTED, INCONCLUSIVE}
 
 
 def test_paired_claims_use_the_same_samples():
@@ -89,10 +89,10 @@ def test_paired_claims_use_the_same_samples():
     better[1::4] = True  # fixes half of the control's mistakes
     claim = {"rule": {"kind": "improves"}}
     assert evaluate_paired_claim(claim, better, control)["verdict"] == REPLICATED
-    assert evaluate_paired_claim(claim, control, better)["verdict"] == NOT_REPLICATED
+    assert evaluate_paired_claim(claim, control, better)["verdict"] == CONTRADICTED
     assert evaluate_paired_claim(claim, control, control)["verdict"] == INCONCLUSIVE
     lasso = {"rule": {"kind": "does_not_improve"}}
-    assert evaluate_paired_claim(lasso, better, control)["verdict"] == NOT_REPLICATED
+    assert evaluate_paired_claim(lasso, better, control)["verdict"] == CONTRADICTED
     assert evaluate_paired_claim(lasso, control, better)["verdict"] == REPLICATED
 
 
@@ -109,6 +109,35 @@ def test_claims_without_their_models_are_listed_as_not_run():
     }
     table = claims_table([claim], [])
     assert table["verdict"].tolist() == ["not run"]
+
+
+def test_paired_claims_compare_the_outcome_they_name():
+    import numpy as np
+    import pandas as pd
+
+    from sslbench.report.tables import RunResult, claims_table
+
+    control = np.array([True, False] * 200)
+    better = control.copy()
+    better[1::4] = True
+
+    def run(variant, linear, knn):
+        scores = pd.DataFrame({"correct": linear, "knn_correct": knn})
+        return RunResult(variant, "d/simclr/seed0", variant, {}, {}, [], scores, {}, {}, "")
+
+    # SparseHead is better by k-NN and worse by the linear probe.
+    runs = [run("pretrain-none", better, control), run("pretrain-sparsehead", control, better)]
+    claim = {
+        "paper": "003",
+        "where": "Table 1",
+        "statement": "s",
+        "paper_value": "v",
+        "compare": {"treated": "pretrain-sparsehead", "control": "pretrain-none"},
+        "rule": {"kind": "improves"},
+    }
+    knn_claim = {**claim, "compare": {**claim["compare"], "outcome": "knn_correct"}}
+    verdicts = claims_table([claim, knn_claim], runs)["verdict"].tolist()
+    assert verdicts == [CONTRADICTED, REPLICATED]
 
 
 def _collapse_result(seed, trained, inverse, style):
@@ -140,4 +169,4 @@ def test_collapse_claims_need_every_seed():
     drop = {"collapse": {"kind": "last_layer_drop", "setting": "box", "path": "readout.style"}}
     assert evaluate_collapse_claim(drop, all_below)["verdict"] == REPLICATED
     gradual = {"box": [_collapse_result(0, 1.0, 7.0, [0.9, 0.6, 0.4, 0.3])]}
-    assert evaluate_collapse_claim(drop, gradual)["verdict"] == NOT_REPLICATED
+    assert evaluate_collapse_claim(drop, gradual)["verdict"] == CONTRADICTED

@@ -90,9 +90,45 @@ def reference_errors(config: Mapping[str, Any]) -> list[str]:
     return errors
 
 
+def variant_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    """Named regulariser variants (``regularisers.<name>: {kind: ...}``) used by finetune/scratch
+    runs or the suppression sweep: defined, and combined only with what their kind allows."""
+    errors = []
+    regularisers = config.get("regularisers", {})
+    for protocol in ("finetune", "scratch"):
+        allowed = schema["properties"][protocol]["properties"]["runs"]["properties"]
+        for name, methods in config.get(protocol, {}).get("runs", {}).items():
+            kind = regularisers.get(name, {}).get("kind")
+            if name in allowed:
+                continue
+            if kind not in allowed:
+                errors.append(
+                    f"config key {protocol}.runs.{name}: unknown regulariser; use one of "
+                    f"{', '.join(sorted(allowed))} or define a variant regularisers.{name} "
+                    f"with a `kind` among them"
+                )
+                continue
+            kind_schema = {**allowed[kind], "definitions": schema["definitions"]}
+            for error in jsonschema.Draft7Validator(kind_schema).iter_errors(methods):
+                errors.append(
+                    f"config key {protocol}.runs.{name}: {error.message} "
+                    f"(a variant of {kind!r}: {error.schema.get('description', '')})"
+                )
+    sweep_kinds = schema["definitions"]["sweep_regularisers"]["enum"]
+    for name in config.get("suppression", {}).get("regularisers", []):
+        if name not in sweep_kinds and regularisers.get(name, {}).get("kind") not in sweep_kinds:
+            errors.append(
+                f"config key suppression.regularisers: {name!r} is neither one of "
+                f"{', '.join(sweep_kinds)} nor a variant regularisers.{name} of one of them"
+            )
+    return errors
+
+
 def validate_config(config: Mapping[str, Any], schema_path: Path) -> None:
     """Raise :class:`ConfigError` listing every problem of ``config``."""
     schema = yaml.safe_load(Path(schema_path).read_text())
-    errors = schema_errors(config, schema) or reference_errors(config)
+    errors = schema_errors(config, schema) or (
+        reference_errors(config) + variant_errors(config, schema)
+    )
     if errors:
         raise ConfigError("invalid config:\n  " + "\n  ".join(errors))

@@ -104,3 +104,56 @@ def test_missing_required_key_is_named(default_config, schema_path):
     del bad["pretrain"]["epochs"]
     with pytest.raises(ConfigError, match=r"pretrain: 'epochs' is a required property"):
         validate_config(bad, schema_path)
+
+
+IFM_005 = {"kind": "ifm", "epsilon": 0.05, "alpha": 1.0, "adversarial_only": False}
+
+
+def test_a_named_regulariser_variant_is_valid_where_its_kind_is(default_config, schema_path):
+    config = _merged(
+        default_config,
+        {
+            "regularisers": {"ifm_eps005": IFM_005},
+            "scratch": {"runs": {"ifm_eps005": ["simclr"]}},
+            "suppression": {"regularisers": ["none", "ifm_eps005"]},
+        },
+    )
+    validate_config(config, schema_path)
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        (
+            {"regularisers": {"ifm_eps005": {**IFM_005, "epsilon": -1}}},
+            r"regularisers\.ifm_eps005\.epsilon: -1 is less than the minimum",
+        ),
+        (
+            {"regularisers": {"ifm_eps005": {"epsilon": 0.05}}},
+            r"regularisers\.ifm_eps005: 'kind' is a required property",
+        ),
+        (
+            {"regularisers": {"ifm_eps005": {**IFM_005, "weight": 1.0}}},
+            r"regularisers\.ifm_eps005: unknown key\(s\) 'weight'",
+        ),
+        (
+            {"scratch": {"runs": {"ifm_eps005": ["simclr"]}}},
+            r"scratch\.runs\.ifm_eps005: unknown regulariser; .*define a variant",
+        ),
+        (
+            {
+                "pretrain": {"methods": ["simclr", "byol"]},
+                "regularisers": {"ifm_eps005": IFM_005},
+                "scratch": {"runs": {"ifm_eps005": ["byol"]}},
+            },
+            r"scratch\.runs\.ifm_eps005: 'byol' is not one of \['simclr', 'mocov2'\]",
+        ),
+        (
+            {"suppression": {"regularisers": ["none", "lasso"]}},
+            r"suppression\.regularisers: 'lasso' is neither",
+        ),
+    ],
+)
+def test_a_bad_regulariser_variant_names_the_key(default_config, schema_path, override, expected):
+    with pytest.raises(ConfigError, match=expected):
+        validate_config(_merged(default_config, override), schema_path)

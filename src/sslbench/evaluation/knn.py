@@ -17,6 +17,26 @@ class KNNSpec:
 
 
 @torch.no_grad()
+def knn_predictions(
+    h_train: torch.Tensor,
+    y_train: torch.Tensor,
+    h_test: torch.Tensor,
+    spec: KNNSpec,
+) -> torch.Tensor:
+    """Class of the weighted k-NN vote of each test sample among the train samples."""
+    train = F.normalize(h_train.float(), dim=1)
+    n_classes = int(y_train.max()) + 1
+    k = min(spec.k, train.shape[0])
+    predictions = []
+    for start in range(0, h_test.shape[0], spec.chunk_size):
+        test = F.normalize(h_test[start : start + spec.chunk_size].float(), dim=1)
+        sims, idx = (test @ train.T).topk(k, dim=1)
+        weights = (sims / spec.temperature).exp()
+        votes = torch.zeros(test.shape[0], n_classes).scatter_add_(1, y_train[idx], weights)
+        predictions.append(votes.argmax(1))
+    return torch.cat(predictions)
+
+
 def knn_accuracy(
     h_train: torch.Tensor,
     y_train: torch.Tensor,
@@ -24,15 +44,5 @@ def knn_accuracy(
     y_test: torch.Tensor,
     spec: KNNSpec,
 ) -> float:
-    """Top-1 accuracy of the weighted k-NN vote of each test sample among the train samples."""
-    train = F.normalize(h_train.float(), dim=1)
-    n_classes = int(max(y_train.max(), y_test.max())) + 1
-    k = min(spec.k, train.shape[0])
-    hits = 0
-    for start in range(0, h_test.shape[0], spec.chunk_size):
-        test = F.normalize(h_test[start : start + spec.chunk_size].float(), dim=1)
-        sims, idx = (test @ train.T).topk(k, dim=1)
-        weights = (sims / spec.temperature).exp()
-        votes = torch.zeros(test.shape[0], n_classes).scatter_add_(1, y_train[idx], weights)
-        hits += (votes.argmax(1) == y_test[start : start + spec.chunk_size]).sum().item()
-    return hits / h_test.shape[0]
+    """Top-1 accuracy of :func:`knn_predictions`."""
+    return (knn_predictions(h_train, y_train, h_test, spec) == y_test).float().mean().item()

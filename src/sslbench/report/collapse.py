@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sslbench.io import read_json
-from sslbench.report.verdicts import INCONCLUSIVE, NOT_REPLICATED, REPLICATED
+from sslbench.report.verdicts import CONTRADICTED, INCONCLUSIVE, REPLICATED
 
 LOSS_TERMS = ("align", "uniform", "total")
 
@@ -77,11 +77,11 @@ def readouts(results: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, np
 
 
 def per_seed_verdict(holds: list[bool]) -> str:
-    """Replicated when the statement holds in every seed, refuted when in none."""
+    """Replicated when the statement holds in every seed, contradicted when in none."""
     if all(holds):
         return REPLICATED
     if not any(holds):
-        return NOT_REPLICATED
+        return CONTRADICTED
     return INCONCLUSIVE
 
 

@@ -5,13 +5,13 @@ mIoU (001 Fig. 7).
 Claims are decided per setting (dataset/method) over its seeds:
 
 * ``curve_above`` — curve ``a`` lies above curve ``b`` at every keep fraction in
-  [``keep_min``, ``keep_max``] of every seed (replicated), below at every one (not replicated),
+  [``keep_min``, ``keep_max``] of every seed (replicated), below at every one (contradicted),
   otherwise inconclusive;
 * ``curve_matches`` — ``|a − b| ≤ tolerance`` at every such point (replicated), above it at
-  every one (not replicated);
+  every one (contradicted);
 * ``less_than`` — a value of variant ``a`` is below that of variant ``b`` in each seed;
 * ``miou`` — a bootstrap interval (samples pooled over seeds) of a difference of mean IoUs lies
-  above 0 (replicated), below 0 (not replicated) or contains it (inconclusive).
+  above 0 (replicated), below 0 (contradicted) or contains it (inconclusive).
 """
 
 from __future__ import annotations

@@ -122,12 +122,13 @@ def _add_claim_rows(
 ) -> None:
     if "compare" in claim:
         treated, control = claim["compare"]["treated"], claim["compare"]["control"]
+        outcome = claim["compare"].get("outcome", "correct")
         for group in sorted({run.group for run in runs}):
             if (group, treated) in by_key and (group, control) in by_key:
                 result = evaluate_paired_claim(
                     claim,
-                    by_key[group, treated].scores["correct"].to_numpy(),
-                    by_key[group, control].scores["correct"].to_numpy(),
+                    by_key[group, treated].scores[outcome].to_numpy(),
+                    by_key[group, control].scores[outcome].to_numpy(),
                 )
                 rows.append(_claim_row(claim, f"{group}: {treated} vs {control}", result))
         return

@@ -1,6 +1,6 @@
 """Verdicts of the claims registry (workflow/report/claims.yaml), computed from our numbers.
 
-A verdict is "replicated", "not replicated" or "inconclusive"; it only depends on the
+A verdict is "replicated", "contradicted" or "inconclusive"; it only depends on the
 pipeline's outputs (point estimates and bootstrap intervals), never on the paper's value.
 """
 
@@ -12,29 +12,29 @@ from typing import Any
 import numpy as np
 
 REPLICATED = "replicated"
-NOT_REPLICATED = "not replicated"
+CONTRADICTED = "contradicted"
 INCONCLUSIVE = "inconclusive"
 
 
 def ci_above(interval: tuple[float, float], threshold: float) -> str:
-    """Replicated when the whole interval lies above ``threshold``, refuted when below it."""
+    """Replicated when the whole interval lies above ``threshold``, contradicted when below it."""
     low, high = interval
     if low > threshold:
         return REPLICATED
     if high < threshold:
-        return NOT_REPLICATED
+        return CONTRADICTED
     return INCONCLUSIVE
 
 
 def best_of(
     value: float, others: Mapping[str, float], other_intervals: Mapping[str, tuple[float, float]]
 ) -> str:
-    """Replicated when ``value`` ≥ every other point estimate; refuted when some other metric's
+    """Replicated when ``value`` ≥ every other point estimate; contradicted when some other metric's
     whole interval lies above ``value``."""
     if all(value >= v for v in others.values()):
         return REPLICATED
     if any(low > value for low, _ in other_intervals.values()):
-        return NOT_REPLICATED
+        return CONTRADICTED
     return INCONCLUSIVE
 
 
@@ -81,7 +81,7 @@ def evaluate_paired_claim(
     """Verdict of a claim comparing two models of one run on the same test samples.
 
     ``rule.kind``: ``improves`` — replicated when the interval of the accuracy difference lies
-    above 0, refuted when below; ``does_not_improve`` — refuted when it lies above 0,
+    above 0, contradicted when below; ``does_not_improve`` — contradicted when it lies above 0,
     replicated when it lies at or below 0 entirely, inconclusive otherwise.
     """
     rule = claim["rule"]
@@ -91,7 +91,7 @@ def evaluate_paired_claim(
     if rule["kind"] == "improves":
         verdict = ci_above((low, high), 0.0)
     elif rule["kind"] == "does_not_improve":
-        verdict = NOT_REPLICATED if low > 0 else REPLICATED if high <= 0 else INCONCLUSIVE
+        verdict = CONTRADICTED if low > 0 else REPLICATED if high <= 0 else INCONCLUSIVE
     else:
         raise ValueError(f"claims: unknown paired rule {rule['kind']!r}")
     detail = f"Δ accuracy {diff:+.4f}, CI [{low:+.4f}, {high:+.4f}]"

@@ -52,7 +52,8 @@ def run(
     cfg = params["qscore"]
     feats = torch.load(features_path, weights_only=True)
     h_train, h_test = feats["h_train"].double().numpy(), feats["h_test"].double().numpy()
-    correct = pd.read_csv(predictions_path)["correct"].to_numpy(dtype=bool)
+    predictions = pd.read_csv(predictions_path)
+    correct = predictions["correct"].to_numpy(dtype=bool)
     scores, n_discriminative = sample_scores(h_train, h_test, cfg)
     rng = np.random.default_rng(params["seed"])
     table = {}
@@ -94,4 +95,6 @@ def run(
         summary["share_correct"],
     )
     with atomic_path(scores_out) as tmp:
-        scores.assign(correct=correct).to_csv(tmp, index_label="sample")
+        scores.assign(correct=correct, knn_correct=predictions["knn_correct"]).to_csv(
+            tmp, index_label="sample"
+        )

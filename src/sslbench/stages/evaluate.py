@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from sslbench.data import sources
-from sslbench.evaluation.knn import KNNSpec, knn_accuracy
+from sslbench.evaluation.knn import KNNSpec, knn_predictions
 from sslbench.evaluation.linear_probe import LinearProbeSpec, linear_probe
 from sslbench.io import atomic_path, write_json
 from sslbench.stages.common import run_name, run_tags
@@ -61,7 +61,8 @@ def run(
             y_test,
             LinearProbeSpec(**params["linear_probe"], seed=params["seed"]),
         )
-        knn = knn_accuracy(h_train, y_train, h_test, y_test, KNNSpec(**params["knn"]))
+        knn_correct = knn_predictions(h_train, y_train, h_test, KNNSpec(**params["knn"])) == y_test
+        knn = knn_correct.float().mean().item()
         metrics = {"linear_probe_accuracy": probe.accuracy, "knn_accuracy": knn}
         log.info("linear probe %.4f, k-NN %.4f", probe.accuracy, knn)
         mlflow.log_metrics(metrics)
@@ -72,6 +73,7 @@ def run(
                 "prediction": probe.predictions.numpy(),
                 "correct": probe.correct.numpy(),
                 "confidence": probe.confidence.numpy(),
+                "knn_correct": knn_correct.numpy(),
             }
         )
         with atomic_path(predictions_out) as tmp:
