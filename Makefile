@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.sslbench-installed
 
-.PHONY: setup run test lint browser ui clean
+.PHONY: setup run test lint browser cluster ui clean
 
 setup: $(STAMP)
 
@@ -28,13 +28,19 @@ browser:
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 	  { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
+# Single-node SLURM for the cluster test (Debian packages; needs root or sudo).
+cluster:
+	@command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v munged >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+	    slurmctld slurmd slurm-client munge >/dev/null; }
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint --cores 1
 
-test: setup browser lint
+test: setup browser cluster lint
 	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python -m pytest
 
 clean:

@@ -1,7 +1,8 @@
 """Command line entry points called by the Snakemake rules (``python -m sslbench.cli STAGE``).
 
 Every stage takes its config block as ``--params`` (JSON), its input and output paths and the
-number of threads the job was given; it logs to stderr.
+number of threads the job was given; it logs to stderr. The stages that run the network take
+``--device`` and ``--mixed-precision`` too (config key ``compute``, see sslbench.device).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ STAGES: dict[str, tuple[str, ...]] = {
         "figure_out",
     ),
 }
+COMPUTE_STAGES = ("pretrain", "finetune", "features", "suppression")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,6 +47,16 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--threads", type=int, default=1, help="torch threads for this job")
         for name in paths:
             p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=Path, required=True)
+        if stage in COMPUTE_STAGES:
+            p.add_argument(
+                "--device", default="auto", help="auto (a free GPU, else CPU), cpu, cuda"
+            )
+            p.add_argument(
+                "--mixed-precision",
+                choices=("on", "off"),
+                default="on",
+                help="autocast on CUDA (bf16, or fp16 with loss scaling); CPU jobs stay fp32",
+            )
     return parser
 
 
@@ -70,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     params = json.loads(args.params)
     paths = {name: getattr(args, name) for name in STAGES[args.stage]}
     try:
+        if args.stage in COMPUTE_STAGES:
+            from sslbench.device import select_compute
+
+            paths["compute"] = select_compute(args.device, args.mixed_precision == "on")
+            logging.getLogger("sslbench").info("computing on %s", paths["compute"].device)
         _stage_function(args.stage)(params, **paths)
     except (ValueError, FileNotFoundError, RuntimeError) as err:
         logging.getLogger("sslbench").error("%s failed: %s", args.stage, err)

@@ -55,7 +55,7 @@ def test_every_stage_wrote_its_outputs(workdir):
 VARIANTS = {
     "pretrain-none",
     "pretrain-sparsehead",
-    "pretrain-ifm",
+    "pretrain-ifm_eps005",
     "pretrain-identity_head",
     "pretrain-linear_head",
     "finetune-none",
@@ -136,6 +136,8 @@ def test_mlflow_holds_the_runs_and_metrics(workdir):
     ] == ("0.05")
     assert pretrain.data.params["method_params.temperature"] == "0.2"
     assert by_key["finetune", "finetune-qscore"].data.tags["regulariser"] == "qscore"
+    variant = by_key["pretrain", "pretrain-ifm_eps005"].data.params
+    assert (variant["regulariser.name"], variant["regulariser.params.epsilon"]) == ('"ifm"', "0.05")
 
 
 def test_representation_analyses_cover_every_model(workdir):
@@ -181,7 +183,7 @@ def test_report_names_every_metric_and_a_verdict(workdir):
     html = _pages_html(workdir)
     for name in [*METRICS, "AUROC", "AUPRC", "linear probe accuracy", "k-NN accuracy"]:
         assert name in html, name
-    assert re.search(r"(not replicated|replicated|inconclusive)", html)
+    assert re.search(r"(contradicted|replicated|inconclusive)", html)
     tables = ("collapse-loss", "regularisers", "spectra", "interpretability", "suppression")
     for table in tables:
         assert f'id="{table}"' in html, table

@@ -121,8 +121,17 @@ def run_id(wildcards, protocol=None):
     }
 
 
+# The --device / --mixed-precision arguments and GPU resource of the jobs that run the network.
+DEVICE = config["compute"]["device"]
+MIXED_PRECISION = "on" if config["compute"]["mixed_precision"] else "off"
+GPUS_PER_JOB = config["compute"]["gpus_per_job"]
+
+
 def regulariser_block(name):
-    return {"name": name, "params": config["regularisers"].get(name, {})}
+    """A regulariser's name and hyper-parameters; a named variant (``regularisers.<name>``
+    with a ``kind``) configures the regulariser ``kind``."""
+    params = dict(config["regularisers"].get(name, {}))
+    return {"name": params.pop("kind", name), "params": params}
 
 
 def train_block(stage):

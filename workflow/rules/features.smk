@@ -12,9 +12,13 @@ rule features:
     conda:
         "../envs/sslbench.yaml"
     threads: config["threads"]
+    resources:
+        gpu=GPUS_PER_JOB,
     params:
+        device=DEVICE,
+        precision=MIXED_PRECISION,
         cfg=lambda wc: as_json(config["features"]),
         data=lambda wc: f"{DATA}/{wc.dataset}",
     shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli features --threads {threads} --params {params.cfg:q} --dataset-dir {params.data:q}'
+        '"$SSLBENCH_PYTHON" -m sslbench.cli features --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --params {params.cfg:q} --dataset-dir {params.data:q}'
         " --model-path {input.model:q} --out {output:q} > {log:q} 2>&1"

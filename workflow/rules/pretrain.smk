@@ -13,11 +13,15 @@ rule pretrain:
     conda:
         "../envs/sslbench.yaml"
     threads: config["threads"]
+    resources:
+        gpu=GPUS_PER_JOB,
     params:
+        device=DEVICE,
+        precision=MIXED_PRECISION,
         cfg=pretrain_params,
         data=lambda wc: f"{DATA}/{wc.dataset}",
     shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli pretrain --threads {threads} --params {params.cfg:q} --dataset-dir {params.data:q}'
+        '"$SSLBENCH_PYTHON" -m sslbench.cli pretrain --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --params {params.cfg:q} --dataset-dir {params.data:q}'
         " --model-out {output.model:q} --history-out {output.history:q} > {log:q} 2>&1"
 
 
@@ -33,10 +37,14 @@ rule finetune:
     conda:
         "../envs/sslbench.yaml"
     threads: config["threads"]
+    resources:
+        gpu=GPUS_PER_JOB,
     params:
+        device=DEVICE,
+        precision=MIXED_PRECISION,
         cfg=finetune_params,
         data=lambda wc: f"{DATA}/{wc.dataset}",
     shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli finetune --threads {threads} --params {params.cfg:q}'
+        '"$SSLBENCH_PYTHON" -m sslbench.cli finetune --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --params {params.cfg:q}'
         " --dataset-dir {params.data:q} --pretrained {input.pretrained:q}"
         " --model-out {output.model:q} --history-out {output.history:q} > {log:q} 2>&1"

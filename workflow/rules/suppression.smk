@@ -14,11 +14,15 @@ rule suppression_pretrain:
     conda:
         "../envs/sslbench.yaml"
     threads: 1
+    resources:
+        gpu=GPUS_PER_JOB,
     params:
+        device=DEVICE,
+        precision=MIXED_PRECISION,
         cfg=suppression_params,
         data=lambda wc: f"{DATA}/{wc.dataset}",
     shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli pretrain --threads {threads} --params {params.cfg:q} --dataset-dir {params.data:q}'
+        '"$SSLBENCH_PYTHON" -m sslbench.cli pretrain --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --params {params.cfg:q} --dataset-dir {params.data:q}'
         " --model-out {output.model:q} --history-out {output.history:q} > {log:q} 2>&1"
 
 
@@ -33,7 +37,11 @@ rule suppression_readout:
     conda:
         "../envs/sslbench.yaml"
     threads: 1
+    resources:
+        gpu=GPUS_PER_JOB,
     params:
+        device=DEVICE,
+        precision=MIXED_PRECISION,
         cfg=lambda wc: as_json(
             suppression_id(wc)
             | {
@@ -43,5 +51,5 @@ rule suppression_readout:
         ),
         data=lambda wc: f"{DATA}/{wc.dataset}",
     shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli suppression --threads {threads} --params {params.cfg:q}'
+        '"$SSLBENCH_PYTHON" -m sslbench.cli suppression --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --params {params.cfg:q}'
         " --dataset-dir {params.data:q} --model-path {input.model:q} --out {output:q} > {log:q} 2>&1"

@@ -53,14 +53,14 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
 
 def normalise(x: torch.Tensor, spec: AugmentSpec) -> torch.Tensor:
     """Channel-wise (x − mean) / std."""
-    mean = torch.tensor(spec.mean, dtype=x.dtype).view(1, 3, 1, 1)
-    std = torch.tensor(spec.std, dtype=x.dtype).view(1, 3, 1, 1)
+    mean = torch.tensor(spec.mean, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(spec.std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     return (x - mean) / std
 
 
 def grayscale(x: torch.Tensor) -> torch.Tensor:
     """Luma of float images (B, 3, H, W) → (B, 1, H, W)."""
-    w = torch.tensor(LUMA, dtype=x.dtype).view(1, 3, 1, 1)
+    w = torch.tensor(LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     return (x * w).sum(dim=1, keepdim=True)
 
 
@@ -90,7 +90,7 @@ def resized_crop_flip(
     theta[:, 0, 2] = centre_x
     theta[:, 1, 1] = height
     theta[:, 1, 2] = centre_y
-    grid = F.affine_grid(theta, [n, 3, size, size], align_corners=False)
+    grid = F.affine_grid(theta.to(x.device), [n, 3, size, size], align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
 
@@ -104,14 +104,14 @@ def colour_jitter(x: torch.Tensor, spec: AugmentSpec, g: torch.Generator) -> tor
 
     def factor(strength: float) -> torch.Tensor:
         f = _uniform(n, max(0.0, 1.0 - strength), 1.0 + strength, g)
-        return (on * f + (1.0 - on)).view(n, 1, 1, 1)
+        return (on * f + (1.0 - on)).view(n, 1, 1, 1).to(x.device)
 
     brightness, contrast, saturation = (
         factor(spec.brightness),
         factor(spec.contrast),
         factor(spec.saturation),
     )
-    hue = (on * _uniform(n, -spec.hue, spec.hue, g)).view(n)
+    hue = (on * _uniform(n, -spec.hue, spec.hue, g)).view(n).to(x.device)
     x = (x * brightness).clamp_(0.0, 1.0)
     mean = grayscale(x).mean(dim=(2, 3), keepdim=True)
     x = ((x - mean) * contrast + mean).clamp_(0.0, 1.0)
@@ -124,22 +124,25 @@ def rotate_hue(x: torch.Tensor, hue: torch.Tensor) -> torch.Tensor:
     """Rotate the chroma plane (I, Q) of YIQ by ``2π·hue`` turns per sample."""
     angle = 2.0 * math.pi * hue
     cos, sin = torch.cos(angle), torch.sin(angle)
-    rot = torch.zeros(hue.shape[0], 3, 3)
+    rot = torch.zeros(hue.shape[0], 3, 3, device=x.device)
     rot[:, 0, 0] = 1.0
     rot[:, 1, 1], rot[:, 1, 2] = cos, -sin
     rot[:, 2, 1], rot[:, 2, 2] = sin, cos
-    mix = YIQ_TO_RGB.to(x.dtype) @ rot.to(x.dtype) @ RGB_TO_YIQ.to(x.dtype)
+    mix = YIQ_TO_RGB.to(x) @ rot.to(x.dtype) @ RGB_TO_YIQ.to(x)
     return torch.einsum("bij,bjhw->bihw", mix, x)
 
 
 def random_grayscale(x: torch.Tensor, p: float, g: torch.Generator) -> torch.Tensor:
     """Replace each image by its luma (3 channels) with probability ``p``."""
-    on = _bernoulli(x.shape[0], p, g).view(-1, 1, 1, 1)
+    on = _bernoulli(x.shape[0], p, g).view(-1, 1, 1, 1).to(x.device)
     return torch.where(on, grayscale(x).expand_as(x), x)
 
 
 class BatchAugment:
-    """Draws one random view of every image in a uint8 batch."""
+    """Draws one random view of every image in a uint8 batch.
+
+    The random parameters are drawn on the CPU from ``g`` (so a seed gives the same views on
+    every device); the images are transformed where they are, CPU or GPU."""
 
     def __init__(self, spec: AugmentSpec, image_size: int) -> None:
         self.spec = spec

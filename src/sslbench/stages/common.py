@@ -45,7 +45,7 @@ def load_model(path: Path) -> tuple[SSLMethod, dict[str, Any]]:
     The regulariser is re-attached first, since InfoNCE variants replace the criterion (and
     its buffers); Q-Score's discriminative set only matters while training.
     """
-    saved = torch.load(path, weights_only=True)
+    saved = torch.load(path, weights_only=True, map_location="cpu")
     model = build_model(saved["params"])
     regulariser_from_params(saved["params"], torch.zeros(0, dtype=torch.long)).attach(model)
     model.load_state_dict(saved["state_dict"])

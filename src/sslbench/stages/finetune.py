@@ -12,6 +12,7 @@ import torch
 
 from sslbench.analysis.qscore import activation_percentage, discriminative_features
 from sslbench.data import sources
+from sslbench.device import CPU, Compute
 from sslbench.features import extract_features
 from sslbench.stages.common import augment_spec, load_model, regulariser_from_params
 from sslbench.stages.pretrain import fit
@@ -20,11 +21,12 @@ log = logging.getLogger(__name__)
 
 
 def discriminative_set(
-    model: torch.nn.Module, images: torch.Tensor, params: dict[str, Any]
+    model: torch.nn.Module, images: torch.Tensor, params: dict[str, Any], compute: Compute = CPU
 ) -> torch.Tensor:
     """D of the pretrained encoder on the train set (001 eq. (1)), for Q-Score v2."""
     cfg = params["regulariser"]["params"]
-    h, _ = extract_features(model, images, augment_spec(params["augment"]), params["batch_size"])
+    augment = augment_spec(params["augment"])
+    h, _ = extract_features(model, images, augment, params["batch_size"], compute)
     a = activation_percentage(h.double().numpy(), cfg["epsilon"])
     d = discriminative_features(a, cfg["lower_percentile"], cfg["upper_percentile"])
     log.info("discriminative features: %d of %d", len(d), h.shape[1])
@@ -32,7 +34,12 @@ def discriminative_set(
 
 
 def run(
-    params: dict[str, Any], dataset_dir: Path, pretrained: Path, model_out: Path, history_out: Path
+    params: dict[str, Any],
+    dataset_dir: Path,
+    pretrained: Path,
+    model_out: Path,
+    history_out: Path,
+    compute: Compute = CPU,
 ) -> None:
     torch.manual_seed(params["seed"])
     meta = sources.load_meta(dataset_dir)
@@ -42,7 +49,17 @@ def run(
     reg = params["regulariser"]
     needs_d = reg["name"] == "qscore" and reg["params"]["version"] == "v2"
     regulariser = regulariser_from_params(
-        params, discriminative_set(model, images, params) if needs_d else None
+        params, discriminative_set(model, images, params, compute) if needs_d else None
     )
     regulariser.attach(model)
-    fit("finetune", model, regulariser, images, params, meta["version"], model_out, history_out)
+    fit(
+        "finetune",
+        model,
+        regulariser,
+        images,
+        params,
+        meta["version"],
+        model_out,
+        history_out,
+        compute,
+    )

@@ -11,6 +11,7 @@ import mlflow
 import torch
 
 from sslbench.data import sources
+from sslbench.device import CPU, Compute
 from sslbench.io import atomic_path, write_json
 from sslbench.methods.base import SSLMethod
 from sslbench.regularisers.base import Regulariser
@@ -51,8 +52,10 @@ def fit(
     data_version: str,
     model_out: Path,
     history_out: Path,
+    compute: Compute = CPU,
 ) -> None:
-    """Train ``model`` with ``regulariser`` (attached), log the run, save model and history."""
+    """Train ``model`` with ``regulariser`` (attached) on ``compute``, log the run, save model
+    and history."""
     spec = train_spec(params)
     log.info(
         "%s %s + %s on %s (%d images), %d epochs",
@@ -86,6 +89,7 @@ def fit(
             on_epoch_end=log_epoch,
             fingerprint=config_hash(params),
             regulariser=regulariser,
+            compute=compute,
         )
         for record in history:  # epochs restored from a checkpoint of an interrupted job
             if record["epoch"] not in logged:
@@ -102,11 +106,27 @@ def fit(
         torch.save({"params": params, "state_dict": model.state_dict()}, tmp)
 
 
-def run(params: dict[str, Any], dataset_dir: Path, model_out: Path, history_out: Path) -> None:
+def run(
+    params: dict[str, Any],
+    dataset_dir: Path,
+    model_out: Path,
+    history_out: Path,
+    compute: Compute = CPU,
+) -> None:
     torch.manual_seed(params["seed"])
     meta = sources.load_meta(dataset_dir)
     images = sources.load_split(dataset_dir, "train").images
     model = build_model(params)
     regulariser = regulariser_from_params(params)
     regulariser.attach(model)
-    fit("pretrain", model, regulariser, images, params, meta["version"], model_out, history_out)
+    fit(
+        "pretrain",
+        model,
+        regulariser,
+        images,
+        params,
+        meta["version"],
+        model_out,
+        history_out,
+        compute,
+    )

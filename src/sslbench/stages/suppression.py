@@ -15,6 +15,7 @@ import torch
 from sslbench.analysis.readout import ReadoutSpec, cross_validated_accuracy
 from sslbench.data import sources
 from sslbench.data.augment import BatchAugment
+from sslbench.device import CPU, Compute
 from sslbench.features import extract_features
 from sslbench.io import write_json
 from sslbench.losses.infonce import info_nce
@@ -27,29 +28,41 @@ log = logging.getLogger(__name__)
 
 @torch.no_grad()
 def held_out_infonce(
-    model: SSLMethod, images: torch.Tensor, params: dict[str, Any], batch_size: int, seed: int
+    model: SSLMethod,
+    images: torch.Tensor,
+    params: dict[str, Any],
+    batch_size: int,
+    seed: int,
+    compute: Compute = CPU,
 ) -> float:
     """Mean plain InfoNCE (ℓ2-normalised, the encoder's τ) over batches of two augmented views of
     ``images``, in evaluation mode and with a fixed generator, as the training batches are."""
-    model.eval()
+    model.eval().to(compute.device)
     augment = BatchAugment(augment_spec(params["augment"]), images.shape[-1])
     generator = torch.Generator().manual_seed(seed)
     temperature = params["method_params"]["temperature"]
     losses = []
     for start in range(0, images.shape[0] - batch_size + 1, batch_size):
-        batch = images[start : start + batch_size]
-        z0 = model.embedding(model.representation(augment(batch, generator)))
-        z1 = model.embedding(model.representation(augment(batch, generator)))
-        losses.append(info_nce(z0, z1, temperature).item())
+        batch = images[start : start + batch_size].to(compute.device)
+        views = [augment(batch, generator) for _ in range(2)]
+        with compute.autocast():
+            z0, z1 = (model.embedding(model.representation(v)) for v in views)
+        losses.append(info_nce(z0.float(), z1.float(), temperature).item())
     return sum(losses) / len(losses)
 
 
-def run(params: dict[str, Any], dataset_dir: Path, model_path: Path, out: Path) -> None:
+def run(
+    params: dict[str, Any],
+    dataset_dir: Path,
+    model_path: Path,
+    out: Path,
+    compute: Compute = CPU,
+) -> None:
     meta = sources.load_meta(dataset_dir)
     model, model_params = load_model(model_path)
     test = sources.load_split(dataset_dir, "test")
     h, _ = extract_features(
-        model, test.images, augment_spec(model_params["augment"]), params["batch_size"]
+        model, test.images, augment_spec(model_params["augment"]), params["batch_size"], compute
     )
     spec = ReadoutSpec(**params["readout"])
     readout = {}
@@ -59,7 +72,12 @@ def run(params: dict[str, Any], dataset_dir: Path, model_path: Path, out: Path) 
         )
         readout[factor] = {"accuracy": mean, "fold_std": std}
     loss = held_out_infonce(
-        model, test.images, model_params, model_params["train"]["batch_size"], params["seed"]
+        model,
+        test.images,
+        model_params,
+        model_params["train"]["batch_size"],
+        params["seed"],
+        compute,
     )
     result = {
         "temperature": model_params["method_params"]["temperature"],

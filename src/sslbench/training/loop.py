@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from sslbench.data.augment import AugmentSpec, BatchAugment
+from sslbench.device import CPU, Compute
 from sslbench.io import atomic_path
 from sslbench.methods.base import SSLMethod
 from sslbench.regularisers.base import Regulariser
@@ -53,12 +54,14 @@ def train(
     on_epoch_end: EpochCallback | None = None,
     fingerprint: str = "",
     regulariser: Regulariser | None = None,
+    compute: Compute = CPU,
 ) -> list[dict[str, float]]:
     """Train ``method`` on uint8 ``images`` (N, 3, H, W); return the per-epoch history.
 
     ``fingerprint`` identifies the run's configuration; checkpoints written under another
     fingerprint (a changed config) are discarded instead of resumed. ``regulariser`` (already
-    attached to ``method``) adds its penalty to every step's loss.
+    attached to ``method``) adds its penalty to every step's loss. ``compute``: the device
+    (each batch is copied there as uint8 and augmented there) and the autocast dtype.
     """
     regulariser = regulariser or Regulariser()
     steps_per_epoch = images.shape[0] // spec.batch_size
@@ -68,7 +71,9 @@ def train(
         )
     total_steps = steps_per_epoch * spec.epochs
     warmup_steps = round(spec.optimizer.warmup_epochs * steps_per_epoch)
+    method.to(compute.device)
     optimizer = build_optimizer(method, spec.optimizer)
+    scaler = torch.amp.GradScaler(compute.device.type, enabled=compute.needs_grad_scaling)
     augment = BatchAugment(spec.augment, images.shape[-1])
     generator = torch.Generator().manual_seed(spec.seed)
     torch.manual_seed(spec.seed)
@@ -83,8 +88,10 @@ def train(
             for group in optimizer.param_groups:
                 group["lr"] = spec.optimizer.lr * warmup_cosine(step, total_steps, warmup_steps)
             batch = images[order[i * spec.batch_size : (i + 1) * spec.batch_size]]
+            batch = batch.to(compute.device, non_blocking=True)
             views = [augment(batch, generator) for _ in range(method.views)]
-            loss = method.loss(views) + regulariser.penalty()
+            with compute.autocast():
+                loss = method.loss(views) + regulariser.penalty()
             value = loss.item()
             if not math.isfinite(value):
                 raise NonFiniteLossError(
@@ -93,9 +100,11 @@ def train(
                     f"{checkpoint_dir} is kept"
                 )
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
             method.before_optimizer_step(step / total_steps)
-            optimizer.step()
+            scaler.step(optimizer)
+            scaler.update()
             method.on_step_end((step + 1) / total_steps)
             running += value
             if (i + 1) % spec.log_every_steps == 0 or i + 1 == steps_per_epoch:
@@ -164,7 +173,8 @@ def _resume(
     checkpoints = sorted(checkpoint_dir.glob(CHECKPOINT_GLOB))
     if not checkpoints:
         return 0, []
-    state = torch.load(checkpoints[-1], weights_only=True)
+    # Loaded to the CPU: load_state_dict copies into the model's and optimiser's devices.
+    state = torch.load(checkpoints[-1], weights_only=True, map_location="cpu")
     if state.get("fingerprint") != fingerprint:
         log.warning(
             "discarding %d checkpoint(s) of another config in %s", len(checkpoints), checkpoint_dir

@@ -1,0 +1,113 @@
+"""Where a job computes: the CPU, or one GPU of its own, with mixed precision on CUDA.
+
+Snakemake's ``resources: gpu=1`` only bounds how many GPU jobs run at once; it does not tell a
+job which GPU to use. On a machine with N GPUs each job therefore claims a free slot by
+taking an exclusive ``flock`` on ``<lock_dir>/gpu<i>.lock`` and keeps it for its lifetime (the
+kernel drops the lock when the process ends, also when it is killed). Under SLURM the
+scheduler already restricts ``CUDA_VISIBLE_DEVICES`` to the job's GPUs, so slot 0 is free.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import torch
+
+log = logging.getLogger(__name__)
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+_held_slots: list[IO[str]] = []  # open lock files: the process keeps its GPU until it exits
+
+
+@dataclass(frozen=True)
+class Compute:
+    """The job's device and the autocast dtype of its forward passes (None: full fp32)."""
+
+    device: torch.device
+    amp_dtype: torch.dtype | None = None
+
+    def autocast(self) -> contextlib.AbstractContextManager[None]:
+        """Mixed precision around a forward pass and loss (a no-op when ``amp_dtype`` is None)."""
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    @property
+    def needs_grad_scaling(self) -> bool:
+        """fp16 gradients underflow without loss scaling; bf16 has fp32's exponent range."""
+        return self.amp_dtype == torch.float16
+
+
+CPU = Compute(torch.device("cpu"))
+
+
+def default_lock_dir() -> Path:
+    return Path(os.environ.get("SSLBENCH_GPU_LOCK_DIR", tempfile.gettempdir())) / (
+        f"sslbench-gpu-{os.getuid()}"
+    )
+
+
+def claim_gpu_slot(n_slots: int, lock_dir: Path, poll_seconds: float = 2.0) -> int:
+    """Index of the first of ``n_slots`` GPU slots no other process holds, held until exit;
+    waits while every slot is held (more GPU jobs started than GPUs)."""
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    waiting = False
+    while True:
+        for index in range(n_slots):
+            handle = (lock_dir / f"gpu{index}.lock").open("w")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            _held_slots.append(handle)
+            return index
+        if not waiting:
+            log.info(
+                "all %d GPUs are held by other jobs (locks in %s); waiting — pass "
+                "--resources gpu=%d to Snakemake to start no more GPU jobs than GPUs",
+                n_slots,
+                lock_dir,
+                n_slots,
+            )
+            waiting = True
+        time.sleep(poll_seconds)
+
+
+@contextlib.contextmanager
+def released_slots() -> Iterator[None]:
+    """Release every slot this process claimed on exit of the block (for tests and tools)."""
+    try:
+        yield
+    finally:
+        while _held_slots:
+            _held_slots.pop().close()
+
+
+def select_compute(request: str, mixed_precision: bool, lock_dir: Path | None = None) -> Compute:
+    """The job's :class:`Compute` for ``--device`` ``request`` (auto: a free GPU if CUDA is
+    available, else the CPU). Mixed precision applies on CUDA only: bf16 where the GPU supports
+    it, else fp16 with gradient scaling; CPU jobs stay fp32."""
+    if request not in DEVICE_CHOICES:
+        raise ValueError(f"--device: {request!r} is not one of {', '.join(DEVICE_CHOICES)}")
+    if request == "cpu" or (request == "auto" and not torch.cuda.is_available()):
+        return CPU
+    if not torch.cuda.is_available():
+        raise RuntimeError(
+            "--device cuda (config key compute.device): no CUDA GPU is visible to this job; "
+            "use compute.device auto or cpu"
+        )
+    index = claim_gpu_slot(torch.cuda.device_count(), lock_dir or default_lock_dir())
+    torch.cuda.set_device(index)
+    dtype = None
+    if mixed_precision:
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return Compute(torch.device("cuda", index), dtype)
