@@ -10,6 +10,7 @@ import pytest
 from sslbench.analysis.qscore import (
     activation_percentage,
     discriminative_features,
+    discriminative_from_config,
     highly_activating,
     l2_normalise,
     q_score,
@@ -197,3 +198,14 @@ def test_rejects_non_2d_and_non_finite() -> None:
         q_score_v1(np.array([1.0, 2.0]))
     with pytest.raises(ValueError):
         highly_activating(np.array([[1.0, np.nan]]))
+
+
+def test_discriminative_from_config_uses_the_blocks_epsilon_and_window():
+    rng = np.random.default_rng(0)
+    h = np.abs(rng.standard_normal((200, 32)))
+    h[:, :4] += 3.0 * (rng.random((200, 4)) < 0.3)
+    cfg = {"epsilon": 1.0, "lower_percentile": 40, "upper_percentile": 90, "bootstrap": 5}
+    a, d = discriminative_from_config(h, cfg)
+    np.testing.assert_array_equal(a, activation_percentage(h, 1.0))
+    np.testing.assert_array_equal(d, discriminative_features(a, 40, 90))
+    assert not np.array_equal(d, discriminative_features(activation_percentage(h, 4.0), 40, 90))

@@ -11,6 +11,15 @@ import numpy as np
 from sslbench.analysis.prediction import auroc_auprc
 
 
+def percentile_interval(
+    values: np.ndarray, confidence: float, axis: int | None = None
+) -> np.ndarray:
+    """Two-sided percentile interval of bootstrap ``values`` at ``confidence``: ``[low, high]``
+    (each of the shape ``values`` has without ``axis``)."""
+    tail = (1.0 - confidence) / 2.0 * 100.0
+    return np.percentile(values, [tail, 100.0 - tail], axis=axis)
+
+
 def bootstrap_interval(
     score: np.ndarray,
     correct: np.ndarray,
@@ -31,7 +40,5 @@ def bootstrap_interval(
         values.append(auroc_auprc(score[idx], correct[idx]))
     if not values:
         raise ValueError("bootstrap: every resample had a single class")
-    arr = np.asarray(values)
-    tail = (1.0 - confidence) / 2.0 * 100.0
-    low, high = np.percentile(arr, [tail, 100.0 - tail], axis=0)
+    low, high = percentile_interval(np.asarray(values), confidence, axis=0)
     return {"auroc": (float(low[0]), float(high[0])), "auprc": (float(low[1]), float(high[1]))}

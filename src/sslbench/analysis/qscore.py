@@ -24,6 +24,9 @@ Conventions shared by every function here:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -33,6 +36,7 @@ __all__ = [
     "DEFAULT_UPPER_PERCENTILE",
     "activation_percentage",
     "discriminative_features",
+    "discriminative_from_config",
     "highly_activating",
     "l2_normalise",
     "q_score",
@@ -179,6 +183,16 @@ def discriminative_features(
         )
     lo, hi = np.percentile(a, [lower_percentile, upper_percentile])
     return np.flatnonzero((a >= lo) & (a <= hi)).astype(np.int64)
+
+
+def discriminative_from_config(
+    h_train: ArrayLike, cfg: Mapping[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(A, D)`` of a population with a config block's ``epsilon``, ``lower_percentile`` and
+    ``upper_percentile`` (``analysis.qscore`` or ``regularisers.qscore``): the one place every
+    stage derives 001's discriminative features from the train set."""
+    a = activation_percentage(h_train, cfg["epsilon"])
+    return a, discriminative_features(a, cfg["lower_percentile"], cfg["upper_percentile"])
 
 
 def q_score(

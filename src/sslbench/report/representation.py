@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sslbench.analysis.bootstrap import percentile_interval
 from sslbench.report.collapse import lookup, per_seed_verdict
 from sslbench.report.verdicts import ci_above
 
@@ -95,8 +96,7 @@ def bootstrap_mean_difference(
     rng = np.random.default_rng(seed)
     means_a = a[rng.integers(0, a.size, (n_samples, a.size))].mean(axis=1)
     means_b = 0.0 if b is None else b[rng.integers(0, b.size, (n_samples, b.size))].mean(axis=1)
-    tail = (1.0 - confidence) / 2.0 * 100.0
-    low, high = np.percentile(means_a - means_b, [tail, 100.0 - tail])
+    low, high = percentile_interval(means_a - means_b, confidence)
     point = a.mean() - (0.0 if b is None else b.mean())
     return float(point), (float(low), float(high))
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from sslbench.analysis.bootstrap import percentile_interval
+
 REPLICATED = "replicated"
 CONTRADICTED = "contradicted"
 INCONCLUSIVE = "inconclusive"
@@ -70,8 +72,7 @@ def paired_accuracy_difference(
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, treated.size, (n_samples, treated.size))
     diffs = treated[idx].mean(axis=1) - control[idx].mean(axis=1)
-    tail = (1.0 - confidence) / 2.0 * 100.0
-    low, high = np.percentile(diffs, [tail, 100.0 - tail])
+    low, high = percentile_interval(diffs, confidence)
     return float(treated.mean() - control.mean()), (float(low), float(high))
 
 

@@ -14,7 +14,7 @@ import torch
 
 from sslbench.analysis.bootstrap import bootstrap_interval
 from sslbench.analysis.prediction import auroc_auprc
-from sslbench.analysis.qscore import activation_percentage, discriminative_features, q_score
+from sslbench.analysis.qscore import discriminative_from_config, q_score
 from sslbench.analysis.quality_metrics import make_quality_metrics
 from sslbench.data import sources
 from sslbench.io import atomic_path, write_json
@@ -32,8 +32,7 @@ def sample_scores(
     Discriminative features D come from the train set (001: "We discover discriminative
     features for each pre-trained model using the train set"); scores are computed on test h.
     """
-    a = activation_percentage(h_train, cfg["epsilon"])
-    d = discriminative_features(a, cfg["lower_percentile"], cfg["upper_percentile"])
+    _, d = discriminative_from_config(h_train, cfg)
     scores = {"q_score": q_score(h_test, d, cfg["epsilon"])}
     for name, metric in make_quality_metrics(cfg["soft_sparsity_eta"]).items():
         scores[name] = metric.oriented(h_test)

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from sslbench.analysis.qscore import activation_percentage, discriminative_features
+from sslbench.analysis.qscore import discriminative_from_config
 from sslbench.data import sources
 from sslbench.device import CPU, Compute
 from sslbench.features import extract_features
@@ -27,8 +27,7 @@ def discriminative_set(
     cfg = params["regulariser"]["params"]
     augment = augment_spec(params["augment"])
     h, _ = extract_features(model, images, augment, params["batch_size"], compute)
-    a = activation_percentage(h.double().numpy(), cfg["epsilon"])
-    d = discriminative_features(a, cfg["lower_percentile"], cfg["upper_percentile"])
+    _, d = discriminative_from_config(h.double().numpy(), cfg)
     log.info("discriminative features: %d of %d", len(d), h.shape[1])
     return torch.as_tensor(d, dtype=torch.long)
 

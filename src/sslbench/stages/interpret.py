@@ -23,11 +23,7 @@ from sslbench.analysis.interpretability import (  # noqa: E402
     heatmap_iou,
     mean_iou,
 )
-from sslbench.analysis.qscore import (  # noqa: E402
-    activation_percentage,
-    discriminative_features,
-    highly_activating,
-)
+from sslbench.analysis.qscore import discriminative_from_config, highly_activating  # noqa: E402
 from sslbench.data import sources  # noqa: E402
 from sslbench.data.augment import evaluation_view  # noqa: E402
 from sslbench.io import atomic_path, write_json  # noqa: E402
@@ -40,9 +36,8 @@ GROUPS = ("correct", "misclassified")
 
 def discriminative_sets(h_train: np.ndarray, h: np.ndarray, q: dict[str, Any]) -> list[list[int]]:
     """``L_i ∩ D`` of every row of ``h`` with D from the train set (001 eq. (1))."""
-    a = activation_percentage(h_train, q["epsilon"])
     d = np.zeros(h.shape[1], dtype=bool)
-    d[discriminative_features(a, q["lower_percentile"], q["upper_percentile"])] = True
+    d[discriminative_from_config(h_train, q)[1]] = True
     selected = highly_activating(h, q["epsilon"]) & d
     return [np.flatnonzero(row).tolist() for row in selected]
 

@@ -16,7 +16,7 @@ import torch
 
 from sslbench.analysis.classwise import class_mean_representations, classwise_accuracy, top_features
 from sslbench.analysis.compression import CompressionSpec, compression_curves
-from sslbench.analysis.qscore import activation_percentage, discriminative_features
+from sslbench.analysis.qscore import discriminative_from_config
 from sslbench.analysis.spectrum import spectrum_summary
 from sslbench.evaluation.linear_probe import LinearProbeSpec
 from sslbench.io import write_json
@@ -36,8 +36,7 @@ def discriminative_analysis(
 ) -> dict[str, Any]:
     """A on the train set (sorted, 001 Fig. 1), D and the compression curves (001 Fig. 2)."""
     q = params["qscore"]
-    a = activation_percentage(h_train, q["epsilon"])
-    d = discriminative_features(a, q["lower_percentile"], q["upper_percentile"])
+    a, d = discriminative_from_config(h_train, q)
     cfg = params["compression"]
     spec = CompressionSpec(
         keep_fractions=tuple(cfg["keep_fractions"]),
