@@ -1,7 +1,11 @@
 """Time the Q-Score analysis at ImageNet scale: A_j, D, Q-Score and its AUROC/AUPRC on an
 N × r representation matrix (issue goal: 50,000 × 2,048 in ≤ 2 s).
 
-    .venv/bin/python benchmarks/analysis_speed.py [--samples 50000 --dim 2048 --threads 2]
+    GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736 \
+      .venv/bin/python benchmarks/analysis_speed.py [--samples 50000 --dim 2048 --threads 2]
+
+(the allocator settings every pipeline job gets from workflow/rules/common.smk: without them
+each N × r temporary is a fresh mmap, faulted in page by page).
 
 The matrix is post-ReLU-like (|Gaussian| with a few strong features per sample) in float64, as
 the analyse stage holds it; A_j and D come from the matrix (the "train set"), the Q-Score and
@@ -12,6 +16,7 @@ table: the best of ``--repeats`` wall times per step and in total.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -55,7 +60,11 @@ def main() -> None:
     t_q, q = best_time(lambda: q_score(h, d, EPSILON), args.repeats)
     t_auc, _ = best_time(lambda: auroc_auprc(q, correct), args.repeats)
     total = t_a + t_d + t_q + t_auc
-    print(f"{args.samples} × {args.dim} float64, {args.threads} threads, best of {args.repeats}\n")
+    tunables = "set" if os.environ.get("GLIBC_TUNABLES") else "unset"
+    print(
+        f"{args.samples} × {args.dim} float64, {args.threads} threads, best of {args.repeats}, "
+        f"GLIBC_TUNABLES {tunables}\n"
+    )
     print("| step | seconds |\n|---|---:|")
     for name, seconds in (
         ("A_j (activation_percentage)", t_a),

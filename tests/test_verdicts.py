@@ -96,17 +96,20 @@ def test_paired_claims_use_the_same_samples():
     assert evaluate_paired_claim(lasso, control, better)["verdict"] == REPLICATED
 
 
+SPARSEHEAD_CLAIM = {
+    "paper": "003",
+    "where": "Table 1",
+    "statement": "s",
+    "paper_value": "v",
+    "compare": {"treated": "pretrain-sparsehead", "control": "pretrain-none"},
+    "rule": {"kind": "improves"},
+}
+
+
 def test_claims_without_their_models_are_listed_as_not_run():
     from sslbench.report.tables import claims_table
 
-    claim = {
-        "paper": "003",
-        "where": "Table 1",
-        "statement": "s",
-        "paper_value": "v",
-        "compare": {"treated": "pretrain-sparsehead", "control": "pretrain-none"},
-        "rule": {"kind": "improves"},
-    }
+    claim = SPARSEHEAD_CLAIM
     table = claims_table([claim], [])
     assert table["verdict"].tolist() == ["not run"]
 
@@ -127,14 +130,7 @@ def test_paired_claims_compare_the_outcome_they_name():
 
     # SparseHead is better by k-NN and worse by the linear probe.
     runs = [run("pretrain-none", better, control), run("pretrain-sparsehead", control, better)]
-    claim = {
-        "paper": "003",
-        "where": "Table 1",
-        "statement": "s",
-        "paper_value": "v",
-        "compare": {"treated": "pretrain-sparsehead", "control": "pretrain-none"},
-        "rule": {"kind": "improves"},
-    }
+    claim = SPARSEHEAD_CLAIM
     knn_claim = {**claim, "compare": {**claim["compare"], "outcome": "knn_correct"}}
     verdicts = claims_table([claim, knn_claim], runs)["verdict"].tolist()
     assert verdicts == [CONTRADICTED, REPLICATED]

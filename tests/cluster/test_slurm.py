@@ -89,7 +89,10 @@ def slurm(tmp_path_factory):
         pytest.fail(f"SLURM is not installed ({', '.join(missing)} missing): run `make cluster`")
     state = tmp_path_factory.mktemp("slurm")
     SLURM_CONF.parent.mkdir(parents=True, exist_ok=True)
-    backup = SLURM_CONF.read_text() if SLURM_CONF.is_file() else None
+    # a site's own slurm.conf (file or link) is moved aside and put back afterwards
+    backup = state / "site-slurm.conf"
+    if SLURM_CONF.exists() or SLURM_CONF.is_symlink():
+        shutil.move(SLURM_CONF, backup)
     SLURM_CONF.write_text(_slurm_conf(state))
     Path("/run/munge").mkdir(parents=True, exist_ok=True)
     shutil.chown("/run/munge", "munge", "munge")
@@ -104,10 +107,11 @@ def slurm(tmp_path_factory):
         for pid in (state / "slurmd.pid", state / "slurmctld.pid", Path("/run/munge/munged.pid")):
             if pid.is_file():
                 subprocess.run(["kill", pid.read_text().strip()], capture_output=True)
-        if backup is None:
-            SLURM_CONF.unlink(missing_ok=True)
-        else:
-            SLURM_CONF.write_text(backup)
+        # left behind, a conf naming a stopped controller makes every `scontrol` (which the
+        # SLURM executor plugin calls whenever Snakemake starts) retry for seconds
+        SLURM_CONF.unlink(missing_ok=True)
+        if backup.exists() or backup.is_symlink():
+            shutil.move(backup, SLURM_CONF)
 
 
 @pytest.fixture(scope="module")

@@ -242,8 +242,9 @@ def q_score(
 
     mu, sigma = _row_mean_std(hn)
     selected = (hn > (mu + float(epsilon) * sigma)[:, None]) & d_mask[None, :]
-    count = selected.sum(axis=1).astype(np.float64)
-    total = np.where(selected, hn - mu[:, None], 0.0).sum(axis=1)
+    count = np.count_nonzero(selected, axis=1).astype(np.float64)
+    # sum_{L_i ∩ D} (h_ij - mu_i) = sum_{L_i ∩ D} h_ij - |L_i ∩ D| mu_i: no N × r temporary
+    total = np.einsum("ij,ij->i", hn, selected) - mu * count
     return _safe_divide(total, count)
 
 
