@@ -38,6 +38,31 @@ def test_imagefolder_is_prepared_with_classes_and_resized(tmp_path):
     assert split.labels[:, 0].tolist() == [0, 0, 0, 1, 1, 1]
 
 
+def test_imagefolder_subset_is_stratified_and_seeded(tmp_path):
+    _write_folder(tmp_path / "src", classes=("a", "b", "c"), per_class=6, size=8)
+    spec = {
+        "source": "imagefolder",
+        "target": "class",
+        "path": str(tmp_path / "src"),
+        "image_size": 8,
+        "n_train": 7,
+        "n_test": 3,
+        "seed": 1,
+    }
+    meta = sources.prepare(spec, tmp_path / "a")
+    train = sources.load_split(tmp_path / "a", "train")
+    test = sources.load_split(tmp_path / "a", "test")
+    assert np.bincount(train.labels[:, 0].numpy()).tolist() == [3, 2, 2]
+    assert np.bincount(test.labels[:, 0].numpy()).tolist() == [1, 1, 1]
+    assert sources.prepare(spec, tmp_path / "b")["version"] == meta["version"]
+    assert sources.prepare({**spec, "seed": 2}, tmp_path / "c")["version"] != meta["version"]
+
+
+def test_stratified_subset_keeps_every_file_when_asked_for_more():
+    files = [(f"f{i}", i % 2) for i in range(4)]
+    assert sources.stratified_subset(files, 10, np.random.default_rng(0)) == files
+
+
 def test_missing_split_directory_is_named(tmp_path):
     (tmp_path / "src" / "train" / "a").mkdir(parents=True)
     spec = {

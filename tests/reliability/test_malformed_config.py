@@ -52,6 +52,20 @@ def test_shipped_configs_are_valid(repo, default_config, schema_path):
             },
             r"datasets\.folder\.path: '/nope' is not a directory",
         ),
+        (
+            {
+                "datasets": {
+                    "folder": {
+                        "source": "imagefolder",
+                        "target": "class",
+                        "path": "/tmp",
+                        "image_size": 32,
+                        "n_train": 100,
+                    }
+                }
+            },
+            r"datasets\.folder: 'seed' is a dependency of 'n_train'",
+        ),
         ({"augment": {"flip_p": 1.5}}, r"augment\.flip_p: 1\.5 is greater than the maximum of 1"),
         ({"analysis": {"qscore": {"lower_percentile": 96}}}, r"lower_percentile"),
         ({"tracking": {"tracking_uri": "./mlruns"}}, r"tracking\.tracking_uri"),

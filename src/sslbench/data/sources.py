@@ -110,6 +110,10 @@ def _prepare_imagefolder(spec: dict[str, Any], out_dir: Path) -> dict[str, Any]:
             for f in sorted((split_dir / name).iterdir())
             if f.suffix.lower() in IMAGE_SUFFIXES
         ]
+        limit = spec.get(f"n_{split}")
+        if limit is not None:
+            rng = np.random.default_rng([spec["seed"], SPLITS.index(split)])
+            files = stratified_subset(files, limit, rng)
         size = spec["image_size"]
         images = np.empty((len(files), size, size, 3), dtype=np.uint8)
         for i, (path, _) in enumerate(files):
@@ -130,6 +134,30 @@ def _prepare_imagefolder(spec: dict[str, Any], out_dir: Path) -> dict[str, Any]:
         "image_size": spec["image_size"],
         "has_masks": False,
     }
+
+
+def stratified_subset(
+    files: list[tuple[Path, int]], n: int, rng: np.random.Generator
+) -> list[tuple[Path, int]]:
+    """``n`` of the ``(file, class)`` pairs, each class keeping its share (rounded down, the
+    remainder going to the largest classes first), drawn without replacement by ``rng``.
+
+    Used to run an ImageFolder dataset at CPU scale (``datasets.<name>.n_train``/``n_test``);
+    the kept files stay in their sorted order."""
+    if n >= len(files):
+        return files
+    labels = np.array([c for _, c in files])
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = counts * n // len(files)
+    for i in np.argsort(-counts, kind="stable")[: n - quota.sum()]:
+        quota[i] += 1
+    keep = np.concatenate(
+        [
+            rng.choice(np.flatnonzero(labels == c), k, replace=False)
+            for c, k in zip(classes, quota, strict=True)
+        ]
+    )
+    return [files[i] for i in np.sort(keep)]
 
 
 def torchvision_class(name: str) -> type:
