@@ -46,6 +46,7 @@ from torchvision.datasets import ImageFolder
 
 from sslbench.data.augment import AugmentSpec, BatchAugment
 from sslbench.data.trifeature import generate_trifeature
+from sslbench.device import CPU, Compute, select_compute
 from sslbench.methods import METHODS, build_method
 from sslbench.methods.base import SSLMethod
 from sslbench.models.resnet import BackboneSpec, build_backbone
@@ -106,10 +107,13 @@ def peak_flops() -> dict[str, float]:
 
 
 def training_step(
-    method: SSLMethod, optimizer: torch.optim.Optimizer, autocast: bool = False
+    method: SSLMethod, optimizer: torch.optim.Optimizer, compute: Compute = CPU
 ) -> Callable[[list[torch.Tensor]], None]:
+    """One optimiser step in ``compute``'s precision and layout (the training loop's order)."""
+
     def step(views: list[torch.Tensor]) -> None:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        views = [v.contiguous(memory_format=compute.memory_format) for v in views]
+        with compute.autocast():
             loss = method.loss(views)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -148,10 +152,13 @@ def conventional_loader(root: Path, image_size: int, batch_size: int, workers: i
     )
 
 
-def build(name: str, config: dict, width: int) -> tuple[SSLMethod, torch.optim.Optimizer]:
+def build(
+    name: str, config: dict, width: int, compute: Compute = CPU
+) -> tuple[SSLMethod, torch.optim.Optimizer]:
     torch.manual_seed(0)
     backbone = build_backbone(BackboneSpec("resnet18", width, "cifar"))
     method = build_method(name, backbone, config["methods"][name]).train()
+    method = method.to(memory_format=compute.memory_format)
     return method, build_optimizer(method, OptimSpec(**config["pretrain"]["optimizer"]))
 
 
@@ -162,10 +169,14 @@ def compare_pipelines(
     images: torch.Tensor,
     folder: Path,
     args: argparse.Namespace,
+    pipeline: Compute,
 ) -> dict[str, object]:
-    """(a) full, (b) model-only and (c) conventional steps of one method, interleaved in blocks."""
-    method, optimizer = build(name, config, width)
-    step = training_step(method, optimizer)
+    """(a) full and (b) model-only steps in the pipeline's CPU precision and layout
+    (``pipeline``), and (c) the conventional step (fp32, default layout), interleaved in blocks."""
+    method, optimizer = build(name, config, width, pipeline)
+    step = training_step(method, optimizer, pipeline)
+    conventional_method, conventional_optimizer = build(name, config, width)
+    conventional_step = training_step(conventional_method, conventional_optimizer)
     spec = AugmentSpec(
         **{k: tuple(v) if isinstance(v, list) else v for k, v in config["augment"].items()}
     )
@@ -184,10 +195,10 @@ def compare_pipelines(
             for _ in range(args.steps):
                 step(fixed)
         loader = iter(conventional_loader(folder, images.shape[-1], images.shape[0], args.workers))
-        step(next(loader)[0][: method.views])  # first batch: worker start-up, not timed
+        conventional_step(next(loader)[0][: method.views])  # worker start-up, not timed
         with measured(args.steps, samples["conventional"]):
             for _ in range(args.steps):
-                step(next(loader)[0][: method.views])
+                conventional_step(next(loader)[0][: method.views])
         del loader
     return {"flops": flops} | {
         setting: Sample(
@@ -202,15 +213,12 @@ def model_only(
     width: int,
     images: torch.Tensor,
     steps: int,
-    channels_last: bool = False,
-    autocast: bool = False,
+    compute: Compute = CPU,
 ) -> Sample:
-    """Model-only SimCLR step (views already in memory), optionally channels_last / bf16."""
-    method, optimizer = build("simclr", config, width)
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    method = method.to(memory_format=fmt)
-    views = [(images.float() / 255).contiguous(memory_format=fmt) for _ in range(2)]
-    step = training_step(method, optimizer, autocast)
+    """Model-only SimCLR step (views already in memory) in ``compute``'s precision and layout."""
+    method, optimizer = build("simclr", config, width, compute)
+    views = [images.float() / 255 for _ in range(2)]
+    step = training_step(method, optimizer, compute)
     step(views)
     runs: list[Sample] = []
     with measured(steps, runs):
@@ -219,10 +227,17 @@ def model_only(
     return runs[0]
 
 
+def precision_name(compute: Compute) -> str:
+    """``float32`` / ``bfloat16``, with the layout when it is channels_last."""
+    dtype = str(compute.amp_dtype or torch.float32).removeprefix("torch.")
+    return f"{dtype} channels_last" if compute.channels_last else dtype
+
+
 PRECISIONS = {
-    "fp32": {},
-    "fp32 channels_last": {"channels_last": True},
-    "bf16 autocast": {"autocast": True},
+    "fp32": CPU,
+    "fp32 channels_last": Compute(torch.device("cpu"), channels_last=True),
+    "bf16 autocast": Compute(torch.device("cpu"), torch.bfloat16),
+    "bf16 autocast channels_last": Compute(torch.device("cpu"), torch.bfloat16, True),
 }
 
 
@@ -287,18 +302,24 @@ def main() -> None:
     print("| roofline | GFLOP/s |\n|---|---:|")
     for name, value in peaks.items():
         print(f"| {name} | {value / 1e9:.0f} |")
-    conv_peak = peaks["conv3x3 float32"]
+    pipeline = select_compute("cpu", config["compute"]["mixed_precision"])
+    precision = {
+        "full": precision_name(pipeline),
+        "model": precision_name(pipeline),
+        "conventional": precision_name(CPU),
+    }
     print(
-        "\n| method | backbone | setting | s/step | images/s | GFLOP/s | % of fp32 conv peak "
-        "| user s/step | sys s/step | minor faults/step | full ÷ model | full ÷ conventional |"
+        "\n| method | backbone | setting | precision | s/step | images/s | GFLOP/s "
+        "| % of its conv peak | user s/step | sys s/step | minor faults/step "
+        "| full ÷ model | full ÷ conventional |"
     )
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = [(name, args.narrow_width) for name in args.methods] + [("simclr", 64)]
     with tempfile.TemporaryDirectory() as tmp:
         # one epoch of the folder covers a block: a warm-up batch and the timed steps
         folder = image_folder(batch_images(args, args.steps + 1), Path(tmp))
         for name, width in rows:
-            result = compare_pipelines(name, config, width, images, folder, args)
+            result = compare_pipelines(name, config, width, images, folder, args, pipeline)
             full, model, conv = result["full"], result["model"], result["conventional"]
             for setting in ("full", "model", "conventional"):
                 s = result[setting]
@@ -308,10 +329,12 @@ def main() -> None:
                     if setting == "full"
                     else " | "
                 )
+                peak = peaks[f"conv3x3 {precision[setting].split()[0]}"]
                 print(
-                    f"| {name} | R18 w{width} | {setting} | {s.seconds:.3f} | "
-                    f"{args.batch_size / s.seconds:.0f} | {achieved / 1e9:.0f} | "
-                    f"{100 * achieved / conv_peak:.0f} | {s.user:.2f} | {s.system:.2f} | "
+                    f"| {name} | R18 w{width} | {setting} | {precision[setting]} | "
+                    f"{s.seconds:.3f} | {args.batch_size / s.seconds:.0f} | "
+                    f"{achieved / 1e9:.0f} | {100 * achieved / peak:.0f} | "
+                    f"{s.user:.2f} | {s.system:.2f} | "
                     f"{s.faults:.0f} | {ratios} |",
                     flush=True,
                 )
@@ -319,8 +342,8 @@ def main() -> None:
         "\n| SimCLR model-only step | backbone | s/step | minor faults/step |\n|---|---|---:|---:|"
     )
     for width in (args.narrow_width, 64):
-        for label, options in PRECISIONS.items():
-            s = model_only(config, width, images, args.steps, **options)
+        for label, compute in PRECISIONS.items():
+            s = model_only(config, width, images, args.steps, compute)
             print(f"| {label} | R18 w{width} | {s.seconds:.3f} | {s.faults:.0f} |", flush=True)
     print("\n| allocator (child process, R18 w64 model-only) | s/step | minor faults/step |")
     print("|---|---:|---:|")

@@ -7,15 +7,27 @@ import threading
 import pytest
 import torch
 
+from sslbench import device
 from sslbench.device import CPU, Compute, claim_gpu_slot, released_slots, select_compute
 
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only behaviour")
 
 
 @no_cuda
-def test_auto_falls_back_to_the_cpu_in_fp32():
-    assert select_compute("auto", mixed_precision=True) == CPU
-    assert CPU.amp_dtype is None and not CPU.needs_grad_scaling
+@pytest.mark.parametrize("has_bf16", [True, False])
+def test_auto_takes_the_cpu_in_bf16_where_it_has_bf16_kernels(monkeypatch, has_bf16):
+    monkeypatch.setattr(device, "cpu_supports_bf16", lambda: has_bf16)
+    chosen = select_compute("auto", mixed_precision=True)
+    assert chosen.device == torch.device("cpu") and not chosen.needs_grad_scaling
+    assert chosen.amp_dtype == (torch.bfloat16 if has_bf16 else None)
+    # channels_last only in fp32 (bf16 was faster without it on this project's CPU)
+    assert chosen.channels_last is not has_bf16
+
+
+def test_cpu_without_mixed_precision_is_fp32_channels_last():
+    chosen = select_compute("cpu", mixed_precision=False)
+    assert chosen.amp_dtype is None and chosen.memory_format == torch.channels_last
+    assert CPU.amp_dtype is None and CPU.memory_format == torch.contiguous_format
 
 
 @no_cuda

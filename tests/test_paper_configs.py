@@ -71,3 +71,25 @@ def test_every_paper_config_is_covered():
         p.stem for p in (Path(__file__).resolve().parents[1] / "config/paper").glob("*.yaml")
     }
     assert configs == set(CASES)
+
+
+def test_cpu_scale_cifar10_config_adds_one_model_family_to_the_default(tmp_path):
+    # config/cifar10_cpu.yaml on any ImageFolder tree (here an empty stand-in for
+    # ../shared/datasets/cifar10): the default's jobs plus CIFAR-10's baseline, its three
+    # fine-tunes and their analyses.
+    work = copy_workflow(tmp_path / "work")
+    folder = tmp_path / "cifar10"
+    for split in ("train", "test"):
+        (folder / split / "airplane").mkdir(parents=True)
+    (work / "config/local.yaml").write_text(f"datasets:\n  cifar10:\n    path: {folder}\n")
+    default = job_counts(snakemake(work, "--dry-run", configfiles=("config/config.yaml",)))
+    result = snakemake(
+        work,
+        "--dry-run",
+        configfiles=("config/config.yaml", "config/cifar10_cpu.yaml", "config/local.yaml"),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    added = {"prepare_dataset": 1, "pretrain": 1, "finetune": 3} | per_model(4)
+    assert job_counts(result) == {
+        rule: default.get(rule, 0) + added.get(rule, 0) for rule in default | added
+    }

@@ -48,6 +48,28 @@ def test_mixed_precision_path_tracks_fp32_and_keeps_fp32_weights(images, tmp_pat
     assert any(not torch.equal(p, q) for p, q in zip(model.parameters(), initial, strict=True))
 
 
+def test_channels_last_training_matches_the_default_layout(images, tmp_path):
+    # Same arithmetic in another memory layout: one loss equal up to summation order, training
+    # histories close (rounding differences grow over the steps), and the checkpointed weights
+    # load into a model in the default layout.
+    views = [images[:8].float() / 255, images[8:16].float() / 255]
+    nhwc_views = [v.contiguous(memory_format=torch.channels_last) for v in views]
+    nhwc_loss = _model().to(memory_format=torch.channels_last).loss(nhwc_views)
+    assert nhwc_loss.item() == pytest.approx(_model().loss(views).item(), rel=1e-4)
+    contiguous = train(_model(), images, SPEC, tmp_path / "nchw")
+    model = _model()
+    nhwc = Compute(torch.device("cpu"), channels_last=True)
+    history = train(model, images, SPEC, tmp_path / "nhwc", compute=nhwc)
+    assert [r["loss"] for r in history] == pytest.approx([r["loss"] for r in contiguous], abs=0.05)
+    conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    fresh = _model(seed=1)
+    fresh.load_state_dict(model.state_dict())
+    assert all(
+        torch.equal(p, q) for p, q in zip(fresh.parameters(), model.parameters(), strict=True)
+    )
+
+
 def test_checkpoint_per_epoch_and_only_the_newest_kept(images, tmp_path):
     train(_model(), images, dataclasses.replace(SPEC, keep_checkpoints=2), tmp_path)
     assert sorted(p.name for p in tmp_path.glob("*.pt")) == ["epoch_0002.pt", "epoch_0003.pt"]

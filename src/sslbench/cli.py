@@ -55,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
                 "--mixed-precision",
                 choices=("on", "off"),
                 default="on",
-                help="autocast on CUDA (bf16, or fp16 with loss scaling); CPU jobs stay fp32",
+                help="bf16 autocast on CUDA (fp16 with loss scaling where bf16 is missing) "
+                "and on CPUs with bf16 kernels; off: fp32",
             )
     return parser
 

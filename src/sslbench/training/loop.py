@@ -71,7 +71,7 @@ def train(
         )
     total_steps = steps_per_epoch * spec.epochs
     warmup_steps = round(spec.optimizer.warmup_epochs * steps_per_epoch)
-    method.to(compute.device)
+    method.to(compute.device, memory_format=compute.memory_format)
     optimizer = build_optimizer(method, spec.optimizer)
     scaler = torch.amp.GradScaler(compute.device.type, enabled=compute.needs_grad_scaling)
     augment = BatchAugment(spec.augment, images.shape[-1])
@@ -89,7 +89,10 @@ def train(
                 group["lr"] = spec.optimizer.lr * warmup_cosine(step, total_steps, warmup_steps)
             batch = images[order[i * spec.batch_size : (i + 1) * spec.batch_size]]
             batch = batch.to(compute.device, non_blocking=True)
-            views = [augment(batch, generator) for _ in range(method.views)]
+            views = [
+                augment(batch, generator).contiguous(memory_format=compute.memory_format)
+                for _ in range(method.views)
+            ]
             with compute.autocast():
                 loss = method.loss(views) + regulariser.penalty()
             value = loss.item()
