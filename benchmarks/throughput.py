@@ -4,8 +4,9 @@ input pipeline, with the machine's measured peaks as the roofline (issue: CPU th
 For every method on the narrow backbone (and SimCLR on the full-width ResNet-18) it times, in
 one process and interleaved block by block:
 
-(a) ``full``  — the step as the training loop runs it: both views augmented on the uint8 batch
-    by ``BatchAugment``, the method's loss, backward, the optimiser step;
+(a) ``full``  — the step as the training loop runs it, in the pipeline's CPU precision and
+    layout: both views augmented on the uint8 batch by ``BatchAugment``, the method's loss,
+    backward, the optimiser step;
 (b) ``model`` — forward + backward + optimiser on views already in memory (the model limit);
 (c) ``conventional`` — torchvision ``ImageFolder`` of PNGs with lightly's ``SimCLRTransform``
     (PIL, per image) in a ``DataLoader`` with 2 workers, the way lightly's and solo-learn's CPU
@@ -14,7 +15,7 @@ one process and interleaved block by block:
 Each row reports s/step, images/s (source images; each gives ``views`` augmented images),
 achieved FLOP/s (``torch.utils.flop_counter`` on one step) as a share of the measured fp32
 3×3-convolution peak, CPU user/sys seconds and minor page faults per step of this process.
-Then the model-only step of SimCLR in fp32, channels_last and bf16 autocast, and the allocator
+Then the model-only step of SimCLR in fp32 and bf16, each in both layouts, and the allocator
 fix: the same step in a child process without and with the glibc tunables the pipeline sets.
 
     python benchmarks/throughput.py --threads 2

@@ -20,8 +20,7 @@ def test_auto_takes_the_cpu_in_bf16_where_it_has_bf16_kernels(monkeypatch, has_b
     chosen = select_compute("auto", mixed_precision=True)
     assert chosen.device == torch.device("cpu") and not chosen.needs_grad_scaling
     assert chosen.amp_dtype == (torch.bfloat16 if has_bf16 else None)
-    # channels_last only in fp32 (bf16 was faster without it on this project's CPU)
-    assert chosen.channels_last is not has_bf16
+    assert chosen.memory_format == torch.channels_last
 
 
 def test_cpu_without_mixed_precision_is_fp32_channels_last():

@@ -1,10 +1,11 @@
 """Where a job computes: the CPU or one GPU of its own, and in which precision and layout.
 
 Mixed precision: bf16 autocast on CUDA GPUs that support it (else fp16 with loss scaling) and on
-CPUs whose oneDNN has bf16 kernels (AVX-512 BF16 / AMX). Measured on this project's 2-core CPU
-(``benchmarks/throughput.py``, SimCLR model-only step, batch 256, 32²): ResNet-18 width 16
-fp32 0.918 s, fp32 channels_last 0.712 s, bf16 0.497 s; bf16 with channels_last was slower than
-bf16 alone at widths 16 and 64, so CPU jobs use channels_last only when they stay fp32.
+CPUs whose oneDNN has bf16 kernels (AVX-512 BF16 / AMX). CPU jobs run channels_last in either
+precision. Measured on this project's 2-core CPU, nothing else running
+(``benchmarks/throughput.py``, SimCLR model-only step, batch 256, 32²), ResNet-18 width 16 /
+64: fp32 0.882 / 8.85 s, fp32 channels_last 0.613 / 8.28 s, bf16 0.552 / 5.14 s, bf16
+channels_last 0.440 / 4.74 s.
 
 Snakemake's ``resources: gpu=1`` only bounds how many GPU jobs run at once; it does not tell a
 job which GPU to use. On a machine with N GPUs each job therefore claims a free slot by
@@ -113,14 +114,13 @@ def released_slots() -> Iterator[None]:
 def select_compute(request: str, mixed_precision: bool, lock_dir: Path | None = None) -> Compute:
     """The job's :class:`Compute` for ``--device`` ``request`` (auto: a free GPU if CUDA is
     available, else the CPU). With ``mixed_precision``: bf16 on CUDA where the GPU supports it,
-    else fp16 with gradient scaling; bf16 on a CPU with bf16 kernels. CPU jobs in fp32 run
-    channels_last (faster there, see the module docstring)."""
+    else fp16 with gradient scaling; bf16 on a CPU with bf16 kernels. CPU jobs run
+    channels_last (faster there in both precisions, see the module docstring)."""
     if request not in DEVICE_CHOICES:
         raise ValueError(f"--device: {request!r} is not one of {', '.join(DEVICE_CHOICES)}")
     if request == "cpu" or (request == "auto" and not torch.cuda.is_available()):
-        if mixed_precision and cpu_supports_bf16():
-            return Compute(torch.device("cpu"), torch.bfloat16)
-        return Compute(torch.device("cpu"), channels_last=True)
+        dtype = torch.bfloat16 if mixed_precision and cpu_supports_bf16() else None
+        return Compute(torch.device("cpu"), dtype, channels_last=True)
     if not torch.cuda.is_available():
         raise RuntimeError(
             "--device cuda (config key compute.device): no CUDA GPU is visible to this job; "
