@@ -13,8 +13,9 @@ one process and interleaved block by block:
     examples feed a model; same model, batch and optimiser.
 
 Each row reports s/step, images/s (source images; each gives ``views`` augmented images),
-achieved FLOP/s (``torch.utils.flop_counter`` on one step) as a share of the measured fp32
-3×3-convolution peak, CPU user/sys seconds and minor page faults per step of this process.
+achieved FLOP/s (``torch.utils.flop_counter`` on one step) as a share of the measured
+3×3-convolution peak of the row's precision, CPU user/sys seconds and minor page faults per
+step of this process.
 Then the model-only step of SimCLR in fp32 and bf16, each in both layouts, and the allocator
 fix: the same step in a child process without and with the glibc tunables the pipeline sets.
 
@@ -110,10 +111,10 @@ def peak_flops() -> dict[str, float]:
 def training_step(
     method: SSLMethod, optimizer: torch.optim.Optimizer, compute: Compute = CPU
 ) -> Callable[[list[torch.Tensor]], None]:
-    """One optimiser step in ``compute``'s precision and layout (the training loop's order)."""
+    """One optimiser step in ``compute``'s precision (the training loop's order) on views
+    already in ``compute``'s layout (see :func:`in_layout`)."""
 
     def step(views: list[torch.Tensor]) -> None:
-        views = [v.contiguous(memory_format=compute.memory_format) for v in views]
         with compute.autocast():
             loss = method.loss(views)
         optimizer.zero_grad(set_to_none=True)
@@ -122,6 +123,11 @@ def training_step(
         method.on_step_end(0.5)
 
     return step
+
+
+def in_layout(views: list[torch.Tensor], compute: Compute) -> list[torch.Tensor]:
+    """The views in ``compute``'s memory layout, as the training loop hands them to the model."""
+    return [v.contiguous(memory_format=compute.memory_format) for v in views]
 
 
 def step_flops(step: Callable[[list[torch.Tensor]], None], views: list[torch.Tensor]) -> float:
@@ -183,14 +189,18 @@ def compare_pipelines(
     )
     augment = BatchAugment(spec, images.shape[-1])
     generator = torch.Generator().manual_seed(0)
-    fixed = [augment(images, generator) for _ in range(method.views)]
+
+    def augmented() -> list[torch.Tensor]:
+        return in_layout([augment(images, generator) for _ in range(method.views)], pipeline)
+
+    fixed = augmented()
     flops = step_flops(step, fixed)
     samples: dict[str, list[Sample]] = {"full": [], "model": [], "conventional": []}
     for _ in range(args.rounds):
-        step([augment(images, generator) for _ in range(method.views)])
+        step(augmented())
         with measured(args.steps, samples["full"]):
             for _ in range(args.steps):
-                step([augment(images, generator) for _ in range(method.views)])
+                step(augmented())
         step(fixed)
         with measured(args.steps, samples["model"]):
             for _ in range(args.steps):
@@ -218,7 +228,7 @@ def model_only(
 ) -> Sample:
     """Model-only SimCLR step (views already in memory) in ``compute``'s precision and layout."""
     method, optimizer = build("simclr", config, width, compute)
-    views = [images.float() / 255 for _ in range(2)]
+    views = in_layout([images.float() / 255 for _ in range(2)], compute)
     step = training_step(method, optimizer, compute)
     step(views)
     runs: list[Sample] = []
