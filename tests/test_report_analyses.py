@@ -7,11 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sslbench.analysis.bootstrap import bootstrap_mean_difference
 from sslbench.analysis.readout import ReadoutSpec, cross_validated_accuracy
-from sslbench.report.representation import (
-    bootstrap_mean_difference,
-    evaluate_representation_claim,
-)
+from sslbench.report.representation import evaluate_representation_claim
 from sslbench.report.suppression import evaluate_suppression_claim, seed_interval
 from sslbench.report.tables import NOT_RUN, claims_table
 
@@ -78,6 +76,42 @@ def test_less_than_is_decided_per_seed_and_missing_variants_are_not_run():
     assert mixed["verdict"] == "inconclusive"
     none_only = [r for r in runs if r.variant == "pretrain-none"]
     assert evaluate_representation_claim({"representation": rule}, none_only) == []
+
+
+def test_less_than_with_intervals_needs_them_apart():
+    rule = {
+        "kind": "less_than",
+        "a": {"variant": "finetune-none", "path": "summary.sparsity_percent"},
+        "b": {"variant": "finetune-qscore", "path": "summary.sparsity_percent"},
+    }
+
+    def verdict(a_ci, b_ci):
+        runs = [
+            FakeRun(
+                "d/m/seed0",
+                variant,
+                summary={"sparsity_percent": sum(ci) / 2, "sparsity_percent_ci": ci},
+            )
+            for variant, ci in (("finetune-none", a_ci), ("finetune-qscore", b_ci))
+        ]
+        [(_, result)] = evaluate_representation_claim({"representation": rule}, runs)
+        return result["verdict"]
+
+    assert verdict((0.10, 0.12), (0.11, 0.13)) == "inconclusive"
+    assert verdict((0.10, 0.12), (0.20, 0.30)) == "replicated"
+    assert verdict((0.20, 0.30), (0.10, 0.12)) == "contradicted"
+
+
+def test_sparsity_percent_interval_brackets_the_share_of_small_entries():
+    from sslbench.stages.analyse import sparsity_percent
+
+    rng = np.random.default_rng(0)
+    h = rng.normal(size=(2000, 64)) * (rng.random((2000, 64)) > 0.3)
+    cfg = {"sparsity_threshold": 0.01, "bootstrap_samples": 200, "confidence": 0.95}
+    point, (low, high) = sparsity_percent(h, cfg, seed=0)
+    assert point == pytest.approx((np.abs(h) < 0.01).mean() * 100)
+    assert low < point < high and low > 29 and high < 32
+    assert sparsity_percent(h, cfg, seed=0) == (point, (low, high))
 
 
 def _interp(core, correct):

@@ -1,4 +1,5 @@
-"""Percentile-bootstrap confidence intervals for AUROC and AUPRC (Efron & Tibshirani 1993).
+"""Percentile-bootstrap confidence intervals (Efron & Tibshirani 1993) for AUROC and AUPRC and
+for means and differences of means.
 
 The report's verdicts compare these intervals with the claims' thresholds, so that a claim is
 "replicated" only where the data leave no doubt and "inconclusive" where they do.
@@ -42,3 +43,16 @@ def bootstrap_interval(
         raise ValueError("bootstrap: every resample had a single class")
     low, high = percentile_interval(np.asarray(values), confidence, axis=0)
     return {"auroc": (float(low[0]), float(high[0])), "auprc": (float(low[1]), float(high[1]))}
+
+
+def bootstrap_mean_difference(
+    a: np.ndarray, b: np.ndarray | None, n_samples: int, confidence: float, seed: int
+) -> tuple[float, tuple[float, float]]:
+    """mean(a) − mean(b) (or mean(a) if ``b`` is None) with a percentile-bootstrap interval,
+    each sample resampled independently."""
+    rng = np.random.default_rng(seed)
+    means_a = a[rng.integers(0, a.size, (n_samples, a.size))].mean(axis=1)
+    means_b = 0.0 if b is None else b[rng.integers(0, b.size, (n_samples, b.size))].mean(axis=1)
+    low, high = percentile_interval(means_a - means_b, confidence)
+    point = a.mean() - (0.0 if b is None else b.mean())
+    return float(point), (float(low), float(high))

@@ -76,11 +76,12 @@ def readouts(results: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, np
     return out
 
 
-def per_seed_verdict(holds: list[bool]) -> str:
-    """Replicated when the statement holds in every seed, contradicted when in none."""
-    if all(holds):
+def per_seed_verdict(holds: list[bool | None]) -> str:
+    """Replicated when the statement holds in every seed, contradicted when it fails in every
+    seed; a seed whose outcome is ``None`` (undecided) makes the verdict inconclusive."""
+    if all(h is not None and h for h in holds):
         return REPLICATED
-    if not any(holds):
+    if all(h is not None and not h for h in holds):
         return CONTRADICTED
     return INCONCLUSIVE
 

@@ -9,7 +9,8 @@ Claims are decided per setting (dataset/method) over its seeds:
   otherwise inconclusive;
 * ``curve_matches`` — ``|a − b| ≤ tolerance`` at every such point (replicated), above it at
   every one (contradicted);
-* ``less_than`` — a value of variant ``a`` is below that of variant ``b`` in each seed;
+* ``less_than`` — a value of variant ``a`` is below that of variant ``b`` in each seed (by
+  separate bootstrap intervals where the values have them);
 * ``miou`` — a bootstrap interval (samples pooled over seeds) of a difference of mean IoUs lies
   above 0 (replicated), below 0 (contradicted) or contains it (inconclusive).
 """
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sslbench.analysis.bootstrap import percentile_interval
+from sslbench.analysis.bootstrap import bootstrap_mean_difference
 from sslbench.report.collapse import lookup, per_seed_verdict
 from sslbench.report.verdicts import ci_above
 
@@ -67,38 +68,60 @@ def curve_verdict(runs: list[Any], rule: dict[str, Any]) -> dict[str, Any] | Non
     return {"ours": float(diffs.mean()), "detail": detail, "verdict": verdict}
 
 
+def value_with_interval(run: Any, path: str) -> tuple[float, tuple[float, float] | None]:
+    """The value at ``path`` and its interval (the sibling ``<path>_ci``) where one is stored."""
+    parent, _, key = path.rpartition(".")
+    holder = lookup(vars(run), parent) if parent else vars(run)
+    interval = holder.get(f"{key}_ci")
+    return float(holder[key]), None if interval is None else (
+        float(interval[0]),
+        float(interval[1]),
+    )
+
+
+def below(
+    a: tuple[float, tuple[float, float] | None], b: tuple[float, tuple[float, float] | None]
+) -> bool | None:
+    """Whether value ``a`` lies below value ``b``: by their intervals where both have one
+    (True when a's lies wholly below b's, False when wholly above, None when they overlap),
+    else by the values themselves."""
+    (u, u_ci), (v, v_ci) = a, b
+    if u_ci is None or v_ci is None:
+        return u < v
+    if u_ci[1] < v_ci[0]:
+        return True
+    if u_ci[0] > v_ci[1]:
+        return False
+    return None
+
+
+def _shown(value: tuple[float, tuple[float, float] | None]) -> str:
+    point, interval = value
+    return f"{point:.3f}" + ("" if interval is None else f" [{interval[0]:.3f}, {interval[1]:.3f}]")
+
+
 def less_than_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Per setting: replicated when ``a`` lies below ``b`` in every seed, contradicted when above
+    in every seed. Values with bootstrap intervals (AUROC, sparsity) must have separate
+    intervals to count — two overlapping 95 % intervals leave that seed undecided."""
     a_runs, b_runs = by_setting(runs, rule["a"]["variant"]), by_setting(runs, rule["b"]["variant"])
     rows = []
     for setting in sorted(set(a_runs) & set(b_runs)):
         seeds = [run.group.rsplit("/", 1)[1] for run in a_runs[setting]]
         pairs = [
-            (float(lookup(vars(x), rule["a"]["path"])), float(lookup(vars(y), rule["b"]["path"])))
+            (value_with_interval(x, rule["a"]["path"]), value_with_interval(y, rule["b"]["path"]))
             for x, y in zip(a_runs[setting], b_runs[setting], strict=True)
         ]
         detail = "; ".join(
-            f"{s}: {u:.2f} vs {v:.2f}" for s, (u, v) in zip(seeds, pairs, strict=True)
+            f"{s}: {_shown(u)} vs {_shown(v)}" for s, (u, v) in zip(seeds, pairs, strict=True)
         )
         result = {
-            "ours": float(np.mean([u for u, _ in pairs])),
+            "ours": float(np.mean([u[0] for u, _ in pairs])),
             "detail": detail,
-            "verdict": per_seed_verdict([u < v for u, v in pairs]),
+            "verdict": per_seed_verdict([below(u, v) for u, v in pairs]),
         }
         rows.append((f"{setting}: {rule['a']['variant']} vs {rule['b']['variant']}", result))
     return rows
-
-
-def bootstrap_mean_difference(
-    a: np.ndarray, b: np.ndarray | None, n_samples: int, confidence: float, seed: int
-) -> tuple[float, tuple[float, float]]:
-    """mean(a) − mean(b) (or mean(a) if ``b`` is None) with a percentile-bootstrap interval,
-    each sample resampled independently."""
-    rng = np.random.default_rng(seed)
-    means_a = a[rng.integers(0, a.size, (n_samples, a.size))].mean(axis=1)
-    means_b = 0.0 if b is None else b[rng.integers(0, b.size, (n_samples, b.size))].mean(axis=1)
-    low, high = percentile_interval(means_a - means_b, confidence)
-    point = a.mean() - (0.0 if b is None else b.mean())
-    return float(point), (float(low), float(high))
 
 
 def iou_samples(runs: list[Any], group: str | None, key: str) -> np.ndarray:
