@@ -271,7 +271,7 @@ def allocator_comparison(args: argparse.Namespace) -> dict[str, dict[str, float]
         if tunables:
             env["GLIBC_TUNABLES"] = tunables
         cmd = [sys.executable, __file__, "--allocator-child", "--threads", str(args.threads)]
-        cmd += ["--steps", str(args.steps), "--batch-size", str(args.batch_size)]
+        cmd += ["--steps", str(args.allocator_steps), "--batch-size", str(args.batch_size)]
         result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
         out[label] = json.loads(result.stdout.strip().splitlines()[-1])
     return out
@@ -289,6 +289,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--narrow-width", type=int, default=16)
     parser.add_argument("--steps", type=int, default=3, help="timed steps per block")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved blocks per setting")
+    parser.add_argument(
+        "--allocator-steps",
+        type=int,
+        default=6,
+        help="timed steps of each allocator child (the heap can still grow in the first few)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="conventional DataLoader workers")
     parser.add_argument("--config", type=Path, default=ROOT / "config" / "config.yaml")
