@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from workflow_runner import BASELINE_ONLY, RUN_DIR, copy_workflow, snakemake
+from workflow_runner import BASELINE_ONLY, RUN_DIR, SHUFFLED_ORDER, copy_workflow, snakemake
 
 pytestmark = pytest.mark.reliability
 
 
 def test_same_config_twice_gives_identical_metrics(tiny_pipeline, tmp_path):
     again = copy_workflow(tmp_path / "again")
-    assert snakemake(again, configfiles=BASELINE_ONLY).returncode == 0
+    assert snakemake(again, *SHUFFLED_ORDER, configfiles=BASELINE_ONLY).returncode == 0
     for name in ("eval.json", "qscore.json", "predictions.csv", "scores.csv"):
         assert (again / RUN_DIR / name).read_bytes() == (
             tiny_pipeline / RUN_DIR / name
