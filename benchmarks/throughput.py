@@ -5,7 +5,7 @@ For every method on the narrow backbone (and SimCLR on the full-width ResNet-18)
 one process and interleaved block by block:
 
 (a) ``full``  — the step as the training loop runs it, in the pipeline's CPU precision and
-    layout: both views augmented on the uint8 batch by ``BatchAugment``, the method's loss,
+    layout: both views augmented on the uint8 batch by ``ViewAugment``, the method's loss,
     backward, the optimiser step;
 (b) ``model`` — forward + backward + optimiser on views already in memory (the model limit);
 (c) ``conventional`` — torchvision ``ImageFolder`` of PNGs with lightly's ``SimCLRTransform``
@@ -46,12 +46,14 @@ from torch.utils.data import DataLoader
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision.datasets import ImageFolder
 
-from sslbench.data.augment import AugmentSpec, BatchAugment
+from sslbench.data.augment import ViewAugment
 from sslbench.data.trifeature import generate_trifeature
 from sslbench.device import CPU, Compute, select_compute
 from sslbench.methods import METHODS, build_method
 from sslbench.methods.base import SSLMethod
 from sslbench.models.resnet import BackboneSpec, build_backbone
+from sslbench.recipes import method_optimizer, method_params, method_views
+from sslbench.stages.common import view_specs
 from sslbench.training.optim import OptimSpec, build_optimizer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,9 +166,10 @@ def build(
 ) -> tuple[SSLMethod, torch.optim.Optimizer]:
     torch.manual_seed(0)
     backbone = build_backbone(BackboneSpec("resnet18", width, "cifar"))
-    method = build_method(name, backbone, config["methods"][name]).train()
+    method = build_method(name, backbone, method_params(config, name)).train()
     method = method.to(memory_format=compute.memory_format)
-    return method, build_optimizer(method, OptimSpec(**config["pretrain"]["optimizer"]))
+    spec = OptimSpec(**method_optimizer(config, name))
+    return method, build_optimizer(method, spec, config["pretrain"]["batch_size"])
 
 
 def compare_pipelines(
@@ -184,14 +187,12 @@ def compare_pipelines(
     step = training_step(method, optimizer, pipeline)
     conventional_method, conventional_optimizer = build(name, config, width)
     conventional_step = training_step(conventional_method, conventional_optimizer)
-    spec = AugmentSpec(
-        **{k: tuple(v) if isinstance(v, list) else v for k, v in config["augment"].items()}
-    )
-    augment = BatchAugment(spec, images.shape[-1])
+    augment = ViewAugment(view_specs(method_views(config, name)), images.shape[-1])
     generator = torch.Generator().manual_seed(0)
 
     def augmented() -> list[torch.Tensor]:
-        return in_layout([augment(images, generator) for _ in range(method.views)], pipeline)
+        views = [augment(images, v, generator) for v in range(method.views)]
+        return in_layout(views, pipeline)
 
     fixed = augmented()
     flops = step_flops(step, fixed)

@@ -3,7 +3,16 @@ import dataclasses
 import pytest
 import torch
 
-from sslbench.data.augment import AugmentSpec, BatchAugment, evaluation_view, grayscale, rotate_hue
+from sslbench.data.augment import (
+    AugmentSpec,
+    BatchAugment,
+    ViewAugment,
+    evaluation_view,
+    gaussian_blur,
+    grayscale,
+    rotate_hue,
+    solarize,
+)
 
 IDENTITY = AugmentSpec(
     crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), flip_p=0.0, jitter_p=0.0, grayscale_p=0.0
@@ -83,3 +92,32 @@ def test_hue_rotation_keeps_luma_and_full_turn_is_identity():
 def test_rejects_non_uint8_input():
     with pytest.raises(ValueError, match="uint8"):
         BatchAugment(AugmentSpec(), 16)(torch.rand(2, 3, 16, 16), torch.Generator())
+
+
+def test_blur_keeps_mean_and_smooths_and_off_is_identity():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(8, 3, 16, 16)
+    blurred = gaussian_blur(x, AugmentSpec(blur_p=1.0), g)
+    assert blurred.shape == x.shape
+    assert torch.allclose(blurred.mean(dim=(1, 2, 3)), x.mean(dim=(1, 2, 3)), atol=0.02)
+    assert blurred.diff(dim=-1).abs().mean() < x.diff(dim=-1).abs().mean()
+    unblurred = gaussian_blur(x, AugmentSpec(blur_p=0.0), g)
+    assert torch.allclose(unblurred, x, atol=1e-6)
+
+
+def test_solarize_inverts_bright_values_only():
+    x = torch.tensor([0.1, 0.49, 0.5, 0.9]).view(1, 1, 1, 4).expand(2, 3, 1, 4).contiguous()
+    out = solarize(x, 1.0, torch.Generator().manual_seed(0))
+    assert torch.allclose(out[0, 0, 0], torch.tensor([0.1, 0.49, 0.5, 0.1]))
+    assert torch.equal(solarize(x, 0.0, torch.Generator()), x)
+
+
+def test_asymmetric_views_follow_their_own_spec():
+    images = torch.randint(0, 256, (16, 3, 8, 8), dtype=torch.uint8)
+    solar = dataclasses.replace(IDENTITY, solarize_p=1.0)
+    augment = ViewAugment((IDENTITY, solar), 8)
+    g = torch.Generator().manual_seed(0)
+    first, second = augment(images, 0, g), augment(images, 1, g)
+    assert torch.allclose(first, evaluation_view(images, IDENTITY), atol=1e-5)
+    assert not torch.allclose(second, first)
+    assert torch.allclose(augment(images, 2, g), first, atol=1e-5)  # views cycle over the specs

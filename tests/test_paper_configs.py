@@ -17,14 +17,15 @@ def per_model(models: int) -> dict[str, int]:
 
 
 CASES = {
-    # 8 methods × (baseline + fine-tune none / Lasso / Q-Score) on ImageNet-100
+    # 8 methods × (baseline + 001's fine-tunes none / Lasso / Q-Score) on ImageNet-100, and
+    # 000's protocol (none / Q-Score v1) for SimCLR
     "001_imagenet100": (
         ("config/paper/001_imagenet100.yaml",),
-        {"prepare_dataset": 1, "pretrain": 8, "finetune": 24} | per_model(32) | REPORT,
+        {"prepare_dataset": 1, "pretrain": 8, "finetune": 26} | per_model(34) | REPORT,
     ),
     "001_cifar10": (
         ("config/paper/001_imagenet100.yaml", "config/paper/001_cifar10.yaml"),
-        {"prepare_dataset": 1, "pretrain": 8, "finetune": 24} | per_model(32) | REPORT,
+        {"prepare_dataset": 1, "pretrain": 8, "finetune": 26} | per_model(34) | REPORT,
     ),
     # 3 seeds × (plain, per-dimension τ, no ℓ2 norm) + 002's 5 controlled settings × 3 seeds
     "002_cifar10": (
@@ -76,7 +77,7 @@ def test_every_paper_config_is_covered():
 def test_cpu_scale_cifar10_config_adds_one_model_family_to_the_default(tmp_path):
     # config/cifar10_cpu.yaml on any ImageFolder tree (here an empty stand-in for
     # ../shared/datasets/cifar10): the default's jobs plus CIFAR-10's baseline, its three
-    # fine-tunes and their analyses.
+    # fine-tunes under 001's protocol, its two under 000's and their analyses.
     work = copy_workflow(tmp_path / "work")
     folder = tmp_path / "cifar10"
     for split in ("train", "test"):
@@ -89,7 +90,7 @@ def test_cpu_scale_cifar10_config_adds_one_model_family_to_the_default(tmp_path)
         configfiles=("config/config.yaml", "config/cifar10_cpu.yaml", "config/local.yaml"),
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    added = {"prepare_dataset": 1, "pretrain": 1, "finetune": 3} | per_model(4)
+    added = {"prepare_dataset": 1, "pretrain": 1, "finetune": 5} | per_model(6)
     assert job_counts(result) == {
         rule: default.get(rule, 0) + added.get(rule, 0) for rule in default | added
     }

@@ -8,6 +8,7 @@ from sslbench.device import Compute
 from sslbench.methods import build_method
 from sslbench.models.resnet import BackboneSpec, build_backbone
 from sslbench.training.loop import NonFiniteLossError, TrainSpec, train
+from sslbench.training.movement import parameter_snapshot, relative_weight_change
 from sslbench.training.optim import OptimSpec
 
 
@@ -24,7 +25,8 @@ def _model(seed: int = 0):
     return build_method("simclr", backbone, params)
 
 
-SPEC = TrainSpec(epochs=3, batch_size=32, seed=0, optimizer=OptimSpec("adam", 1e-3, 0.0, 0.9, 0.0))
+ADAM = OptimSpec("adam", 1e-3, 0.0, 0.9, 0.0, lr_batch_size=32, exclude_bias_n_norm=True)
+SPEC = TrainSpec(epochs=3, batch_size=32, seed=0, optimizer=ADAM)
 
 
 def test_training_lowers_the_loss(images, tmp_path):
@@ -119,3 +121,15 @@ def test_non_finite_loss_stops_with_method_epoch_and_step(images, tmp_path):
 def test_batch_larger_than_dataset_names_the_key(images, tmp_path):
     with pytest.raises(ValueError, match="pretrain.batch_size"):
         train(_model(), images, dataclasses.replace(SPEC, batch_size=1000), tmp_path)
+
+
+def test_relative_weight_change_is_the_norm_ratio():
+    layer = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[3.0, 0.0], [0.0, 0.0]]))
+        layer.bias.copy_(torch.tensor([0.0, 4.0]))
+    start = parameter_snapshot(layer)
+    assert relative_weight_change(layer, start) == 0.0
+    with torch.no_grad():
+        layer.weight[0, 1] = 1.0  # ‖θ − θ₀‖ = 1, ‖θ₀‖ = 5
+    assert relative_weight_change(layer, start) == pytest.approx(0.2)

@@ -19,7 +19,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     "init-tracking": (),
     "prepare": ("out_dir",),
     "pretrain": ("dataset_dir", "model_out", "history_out"),
-    "finetune": ("dataset_dir", "pretrained", "model_out", "history_out"),
+    "finetune": ("dataset_dir", "pretrained", "model_out", "history_out", "movement_out"),
     "features": ("dataset_dir", "model_path", "out"),
     "evaluate": ("dataset_dir", "features_path", "metrics_out", "predictions_out"),
     "collapse": ("out",),

@@ -13,6 +13,14 @@ from typing import Any
 import jsonschema
 import yaml
 
+# Fine-tuning protocols of the baseline, each a config block of its own with its `runs`: 001's
+# (`finetune`: Q-Score v2, lr 1e-5, 50 epochs) and 000's (`finetune000`: Q-Score v1 eq. 4,
+# LARS lr 0.01, trained until the losses converge). Every fine-tuned method also gets the
+# protocol's unregularised control.
+FINETUNE_PROTOCOLS = ("finetune", "finetune000")
+# Config blocks whose `runs` table (regulariser -> methods) adds trained models to the DAG.
+RUN_TABLES = (*FINETUNE_PROTOCOLS, "scratch")
+
 
 class ConfigError(ValueError):
     """The config is invalid; the message lists every problem, one per line."""
@@ -75,7 +83,7 @@ def reference_errors(config: Mapping[str, Any]) -> list[str]:
                     "(expected an ImageFolder tree <path>/{train,test}/<class>/<image>)"
                 )
     pretrained = set(config.get("pretrain", {}).get("methods", []))
-    for protocol in ("finetune", "scratch"):
+    for protocol in RUN_TABLES:
         for reg, methods in config.get(protocol, {}).get("runs", {}).items():
             for method in sorted(set(methods) - pretrained):
                 errors.append(
@@ -95,7 +103,7 @@ def variant_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list
     runs or the suppression sweep: defined, and combined only with what their kind allows."""
     errors = []
     regularisers = config.get("regularisers", {})
-    for protocol in ("finetune", "scratch"):
+    for protocol in RUN_TABLES:
         allowed = schema["properties"][protocol]["properties"]["runs"]["properties"]
         for name, methods in config.get(protocol, {}).get("runs", {}).items():
             kind = regularisers.get(name, {}).get("kind")

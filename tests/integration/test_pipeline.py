@@ -63,6 +63,8 @@ VARIANTS = {
     "finetune-qscore",
     "finetune-temperature",
     "finetune-no_l2_norm",
+    "finetune000-none",
+    "finetune000-qscore_v1",
 }
 
 
@@ -73,6 +75,9 @@ def test_every_regulariser_trained_a_model(workdir):
     control = torch.load(base / "finetune-none/model.pt", weights_only=True)["state_dict"]
     name = "backbone.stem.0.weight"
     assert not torch.equal(pretrained[name], control[name]), "the control must be fine-tuned"
+    for variant in sorted(v for v in VARIANTS if v.startswith("finetune")):
+        movement = json.loads((base / variant / "movement.json").read_text())
+        assert movement["relative_weight_change"] > 0, variant
 
 
 def test_mlflow_holds_the_runs_and_metrics(workdir):
@@ -82,11 +87,11 @@ def test_mlflow_holds_the_runs_and_metrics(workdir):
     stages = Counter(run.data.tags["stage"] for run in runs)
     assert stages == {
         "pretrain": 9,  # 5 models of the per-method DAG + 4 encoders of 004's sweep
-        "finetune": 5,
-        "evaluate": 10,
-        "analyse": 10,
-        "representation": 10,
-        "interpret": 10,
+        "finetune": 7,  # 001's protocol: none + 4 regularisers; 000's: none + Q-Score v1
+        "evaluate": 12,
+        "analyse": 12,
+        "representation": 12,
+        "interpret": 12,
         "collapse": 5,
         "suppression": 4,
     }
@@ -135,7 +140,12 @@ def test_mlflow_holds_the_runs_and_metrics(workdir):
         "method_params.temperature"
     ] == ("0.05")
     assert pretrain.data.params["method_params.temperature"] == "0.2"
-    assert by_key["finetune", "finetune-qscore"].data.tags["regulariser"] == "qscore"
+    finetune = by_key["finetune", "finetune-qscore"]
+    assert finetune.data.tags["regulariser"] == "qscore"
+    movement = json.loads((workdir / RUN_DIR.parent / "finetune-qscore/movement.json").read_text())
+    assert finetune.data.metrics["relative_weight_change"] == pytest.approx(
+        movement["relative_weight_change"]
+    )
     variant = by_key["pretrain", "pretrain-ifm_eps005"].data.params
     assert (variant["regulariser.name"], variant["regulariser.params.epsilon"]) == ('"ifm"', "0.05")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from workflow_runner import BASELINE_ONLY, RUN_DIR, copy_workflow, snakemake
+from workflow_runner import BASELINE_ONLY, RUN_DIR, SHUFFLED_ORDER, copy_workflow, snakemake
 
 pytestmark = pytest.mark.reliability
 
@@ -50,11 +50,11 @@ def test_killed_pretraining_resumes_to_identical_metrics(tmp_path):
     reference = copy_workflow(tmp_path / "reference")
     (reference / "config/longer.yaml").write_text(LONGER)
     files = (*BASELINE_ONLY, "config/longer.yaml")
-    assert snakemake(reference, configfiles=files).returncode == 0
+    assert snakemake(reference, *SHUFFLED_ORDER, configfiles=files).returncode == 0
 
     work = copy_workflow(tmp_path / "killed")
     (work / "config/longer.yaml").write_text(LONGER)
-    proc = snakemake(work, configfiles=files, wait=False)
+    proc = snakemake(work, *SHUFFLED_ORDER, configfiles=files, wait=False)
     checkpoints = work / RUN_DIR / "checkpoints"
     deadline = time.monotonic() + 600
     while not list(checkpoints.glob("epoch_0002.pt")) and time.monotonic() < deadline:
@@ -72,7 +72,7 @@ def test_killed_pretraining_resumes_to_identical_metrics(tmp_path):
     for checkpoint in kept:  # a save cut short stays a hidden .tmp, never a complete-looking file
         assert torch.load(checkpoint, weights_only=True)["epoch"] >= 1
 
-    rerun = snakemake(work, configfiles=files)
+    rerun = snakemake(work, *SHUFFLED_ORDER, configfiles=files)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     log = (work / "logs/pretrain/trifeature/simclr/seed0/none.log").read_text()
     assert re.search(r"resuming from \S+epoch_000[2-6]\.pt", log), log[-2000:]
@@ -83,12 +83,14 @@ def test_killed_pretraining_resumes_to_identical_metrics(tmp_path):
 def test_non_finite_loss_stops_the_job_with_a_clear_message(tmp_path):
     work = copy_workflow(tmp_path / "nan")
     (work / "config/explode.yaml").write_text(
-        "pretrain:\n  epochs: 3\n  optimizer:\n    name: sgd\n    lr: 1.0e+30\n"
-        "    weight_decay: 0.0\n    momentum: 0.9\n    warmup_epochs: 0\n"
+        "pretrain:\n  epochs: 3\n  optimizer:\n    warmup_epochs: 0\n"
+        "methods:\n  simclr:\n    optimizer: {name: sgd, lr: 1.0e+30, weight_decay: 0.0}\n"
     )
-    result = snakemake(work, configfiles=(*BASELINE_ONLY, "config/explode.yaml"))
+    result = snakemake(work, *SHUFFLED_ORDER, configfiles=(*BASELINE_ONLY, "config/explode.yaml"))
     assert result.returncode != 0
-    log = (work / "logs/pretrain/trifeature/simclr/seed0/none.log").read_text()
+    failed = re.findall(r"^Error in rule (\w+):.*?^\s+log: (\S+)", result.stderr, re.M | re.S)
+    assert failed == [("pretrain", "logs/pretrain/trifeature/simclr/seed0/none.log")], failed
+    log = (work / failed[0][1]).read_text()
     assert re.search(r"method simclr, regulariser none: loss is (nan|inf)", log), log[-2000:]
     assert "at epoch" in log and "step" in log
     assert not (work / RUN_DIR / "model.pt").exists()

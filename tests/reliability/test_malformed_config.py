@@ -75,7 +75,16 @@ def test_shipped_configs_are_valid(repo, default_config, schema_path):
         ({"pretrain": {"backbone": {"base_width": 2}}}, r"pretrain\.backbone\.base_width"),
         ({"pretrain": {"optimizer": {"name": "rmsprop"}}}, r"optimizer\.name: 'rmsprop'.*'lars'"),
         ({"pretrain": {"optimizer": {"lr": -1}}}, r"pretrain\.optimizer\.lr"),
-        ({"augment": {"blur_p": 0.5}}, r"augment: unknown key\(s\) 'blur_p'"),
+        ({"augment": {"blur": 0.5}}, r"augment: unknown key\(s\) 'blur'"),
+        ({"augment": {"std": [0, 0.25, 0.25]}}, r"augment\.std\.0"),
+        (
+            {"methods": {"simclr": {"optimizer": {"trust": 0.001}}}},
+            r"methods\.simclr\.optimizer: unknown key\(s\) 'trust'",
+        ),
+        (
+            {"methods": {"byol": {"augment": [{}, {}, {}]}}},
+            r"methods\.byol\.augment: .* is too long",
+        ),
         ({"augment": {"crop_scale": [0.0, 1.0]}}, r"augment\.crop_scale\.0"),
         ({"augment": {"mean": [0.5, 0.5]}}, r"augment\.mean"),
         ({"datasets": {"trifeature": {"image_size": 8}}}, r"datasets\.trifeature\.image_size"),

@@ -45,6 +45,7 @@ rule representation:
                 key: config["analysis"][key]
                 for key in ("qscore", "compression", "classwise")
             }
+            | {"linear_probe": config["evaluation"]["linear_probe"]}
         ),
         data=lambda wc: f"{DATA}/{wc.dataset}",
     shell:

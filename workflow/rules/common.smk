@@ -10,7 +10,12 @@ from snakemake.settings.types import DeploymentMethod
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from sslbench.config import ConfigError, validate_config  # noqa: E402
+from sslbench.config import (
+    FINETUNE_PROTOCOLS,
+    ConfigError,
+    validate_config,
+)  # noqa: E402
+from sslbench.recipes import method_optimizer, method_params, method_views  # noqa: E402
 from sslbench.report.pages import PAGES  # noqa: E402
 
 USE_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
@@ -67,7 +72,7 @@ wildcard_constraints:
     dataset=r"[A-Za-z0-9_-]+",
     method=r"[a-z0-9_]+",
     seed=r"\d+",
-    protocol=r"pretrain|finetune",
+    protocol="|".join(("pretrain", *sorted(FINETUNE_PROTOCOLS, key=len, reverse=True))),
     regulariser=r"[a-z0-9_]+",
     tau=r"[0-9.]+",
 
@@ -76,21 +81,23 @@ def runs():
     """Every trained model of the DAG: dataset × method × seed × (protocol, regulariser).
 
     Each pretrained method gets its baseline (pretrain-none); ``scratch.runs`` adds models
-    trained from scratch with a regulariser, ``finetune.runs`` fine-tunes of the baseline with
-    a regulariser, and every fine-tuned method also gets the unregularised control.
+    trained from scratch with a regulariser, each fine-tuning protocol's ``runs`` (001's
+    ``finetune``, 000's ``finetune000``) fine-tunes of the baseline with a regulariser, and
+    every fine-tuned method also gets the protocol's unregularised control.
     """
     pre = config["pretrain"]
     variants = {m: [("pretrain", "none")] for m in pre["methods"]}
     for reg, methods in config["scratch"]["runs"].items():
         for m in methods:
             variants[m].append(("pretrain", reg))
-    for reg, methods in config["finetune"]["runs"].items():
-        for m in methods:
-            variants[m] += [
-                v
-                for v in (("finetune", "none"), ("finetune", reg))
-                if v not in variants[m]
-            ]
+    for protocol in FINETUNE_PROTOCOLS:
+        for reg, methods in config[protocol]["runs"].items():
+            for m in methods:
+                variants[m] += [
+                    v
+                    for v in ((protocol, "none"), (protocol, reg))
+                    if v not in variants[m]
+                ]
     return [
         {"dataset": d, "method": m, "seed": s, "protocol": p, "regulariser": r}
         for d in pre["datasets"]
@@ -134,41 +141,37 @@ def regulariser_block(name):
     return {"name": params.pop("kind", name), "params": params}
 
 
-def train_block(stage):
+def train_block(stage, optimizer=None):
+    """A stage's schedule; ``optimizer`` replaces the stage's own (a method's recipe)."""
     return {
         key: stage[key]
-        for key in (
-            "epochs",
-            "batch_size",
-            "optimizer",
-            "log_every_steps",
-            "keep_checkpoints",
-        )
-    }
+        for key in ("epochs", "batch_size", "log_every_steps", "keep_checkpoints")
+    } | {"optimizer": optimizer or stage["optimizer"]}
 
 
 def pretrain_params(wildcards):
     pre = config["pretrain"]
+    method = wildcards.method
     return as_json(
         run_id(wildcards, "pretrain")
         | {
             "backbone": pre["backbone"],
-            "method_params": config["methods"][wildcards.method],
-            "augment": config["augment"],
+            "method_params": method_params(config, method),
+            "augment": method_views(config, method),
             "regulariser": regulariser_block(wildcards.regulariser),
-            "train": train_block(pre),
+            "train": train_block(pre, method_optimizer(config, method)),
         }
     )
 
 
 def finetune_params(wildcards):
     return as_json(
-        run_id(wildcards, "finetune")
+        run_id(wildcards)
         | {
-            "augment": config["augment"],
+            "augment": method_views(config, wildcards.method),
             "batch_size": config["features"]["batch_size"],
             "regulariser": regulariser_block(wildcards.regulariser),
-            "train": train_block(config["finetune"]),
+            "train": train_block(config[wildcards.protocol]),
         }
     )
 
@@ -207,9 +210,9 @@ def suppression_params(wildcards):
         suppression_id(wildcards)
         | {
             "backbone": sup["backbone"],
-            "method_params": config["methods"]["simclr"]
+            "method_params": method_params(config, "simclr")
             | {"temperature": float(wildcards.tau)},
-            "augment": config["augment"],
+            "augment": method_views(config, "simclr"),
             "regulariser": regulariser_block(wildcards.regulariser),
             "train": train_block(sup),
         }
@@ -255,13 +258,15 @@ def report_runs():
 
 def our_setting():
     """One line describing this run's scale, shown beside the papers' settings in the report."""
-    pre, sup, fine = config["pretrain"], config["suppression"], config["finetune"]
+    pre, sup = config["pretrain"], config["suppression"]
+    fine, fine000 = config["finetune"], config["finetune000"]
     net = pre["backbone"]
     return (
         f"pretraining {', '.join(pre['methods'])} on {', '.join(pre['datasets'])}: "
         f"{net['name']} base width {net['base_width']} ({net['stem']} stem), "
         f"{pre['epochs']} epochs, batch {pre['batch_size']}, seeds {pre['seeds']}; "
-        f"fine-tunes {fine['epochs']} epochs at lr {fine['optimizer']['lr']}; "
+        f"fine-tunes (001) {fine['epochs']} epochs at lr {fine['optimizer']['lr']}, "
+        f"(000) {fine000['epochs']} epochs at lr {fine000['optimizer']['lr']}; "
         f"002 controlled experiments: seeds {config['collapse']['seeds']}; "
         f"004 sweep: τ {sup['temperatures']} × {sup['regularisers']}, "
         f"{sup['backbone']['name']} base width {sup['backbone']['base_width']}, "

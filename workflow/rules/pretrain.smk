@@ -1,5 +1,6 @@
 """Self-supervised pretraining (from scratch, optionally regularised) and regularised
-fine-tuning of the pretrained baseline."""
+fine-tuning of the pretrained baseline under each fine-tuning protocol (001's, 000's).
+"""
 
 
 rule pretrain:
@@ -30,10 +31,13 @@ rule finetune:
         meta=f"{DATA}/{{dataset}}/meta.json",
         pretrained=f"{BASE}/pretrain-none/model.pt",
     output:
-        model=f"{BASE}/finetune-{{regulariser}}/model.pt",
-        history=f"{BASE}/finetune-{{regulariser}}/history.json",
+        model=f"{RUN}/model.pt",
+        history=f"{RUN}/history.json",
+        movement=f"{RUN}/movement.json",
     log:
-        f"{LOGS}/finetune/{{dataset}}/{{method}}/seed{{seed}}/{{regulariser}}.log",
+        f"{LOGS}/{{protocol}}/{{dataset}}/{{method}}/seed{{seed}}/{{regulariser}}.log",
+    wildcard_constraints:
+        protocol="|".join(FINETUNE_PROTOCOLS),
     conda:
         "../envs/sslbench.yaml"
     threads: config["threads"]
@@ -47,4 +51,5 @@ rule finetune:
     shell:
         '"$SSLBENCH_PYTHON" -m sslbench.cli finetune --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --params {params.cfg:q}'
         " --dataset-dir {params.data:q} --pretrained {input.pretrained:q}"
-        " --model-out {output.model:q} --history-out {output.history:q} > {log:q} 2>&1"
+        " --model-out {output.model:q} --history-out {output.history:q}"
+        " --movement-out {output.movement:q} > {log:q} 2>&1"

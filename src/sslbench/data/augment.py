@@ -1,10 +1,12 @@
 """SimCLR-style augmentations applied batched on uint8 image tensors.
 
-The pipeline follows SimCLR (Chen et al. 2020, App. A): random resized crop, horizontal flip,
-colour jitter (brightness, contrast, saturation, hue) applied with probability p, random
-grayscale; no Gaussian blur at CIFAR resolution (App. B.9). Every operation acts on a whole
-batch at once with per-sample random parameters drawn from one ``torch.Generator``, so no
-per-image PIL work runs in the training loop and the same seed gives the same views.
+The pipeline follows SimCLR (Chen et al. 2020, App. A) and solo-learn's CIFAR recipes
+(``scripts/pretrain/cifar/augmentations/*.yaml``): random resized crop, horizontal flip, colour
+jitter (brightness, contrast, saturation, hue) applied with probability p, random grayscale,
+Gaussian blur and solarisation, each with its own probability; asymmetric recipes (BYOL) give
+each view its own :class:`AugmentSpec`. Every operation acts on a whole batch at once with
+per-sample random parameters drawn from one ``torch.Generator``, so no per-image PIL work runs in
+the training loop and the same seed gives the same views.
 
 Two documented approximations of torchvision's per-image transforms: the crop box is clamped to
 the image instead of being re-drawn, and hue is rotated in YIQ space rather than shifted in HSV;
@@ -38,6 +40,9 @@ class AugmentSpec:
     saturation: float = 0.2
     hue: float = 0.1
     grayscale_p: float = 0.2
+    blur_p: float = 0.0
+    blur_sigma: tuple[float, float] = (0.1, 2.0)
+    solarize_p: float = 0.0
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.25, 0.25, 0.25)
 
@@ -138,6 +143,39 @@ def random_grayscale(x: torch.Tensor, p: float, g: torch.Generator) -> torch.Ten
     return torch.where(on, grayscale(x).expand_as(x), x)
 
 
+def gaussian_blur(x: torch.Tensor, spec: AugmentSpec, g: torch.Generator) -> torch.Tensor:
+    """Blur each image with probability ``blur_p`` by a Gaussian of σ ~ U(blur_sigma) pixels
+    (torchvision/PIL ``GaussianBlur(radius=σ)``), as one separable depthwise convolution.
+
+    The kernel spans ±3σ_max (at least one pixel) with reflected borders; images that are not
+    blurred get σ → 0, a unit impulse."""
+    n, c, h, w = x.shape
+    on = _bernoulli(n, spec.blur_p, g)
+    sigma = torch.where(on, _uniform(n, *spec.blur_sigma, g), torch.zeros(n))
+    radius = max(1, min(math.ceil(3 * spec.blur_sigma[1]), min(h, w) - 1))
+    offsets = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    logits = -(offsets**2) / (2 * sigma.clamp(min=1e-3).view(n, 1) ** 2)
+    kernel = torch.softmax(logits, dim=1).repeat_interleave(c, dim=0).to(x)  # (n·c, k)
+    flat = x.reshape(1, n * c, h, w)
+    flat = F.conv2d(
+        F.pad(flat, (radius, radius, 0, 0), mode="reflect"),
+        kernel.view(n * c, 1, 1, -1),
+        groups=n * c,
+    )
+    flat = F.conv2d(
+        F.pad(flat, (0, 0, radius, radius), mode="reflect"),
+        kernel.view(n * c, 1, -1, 1),
+        groups=n * c,
+    )
+    return flat.view(n, c, h, w)
+
+
+def solarize(x: torch.Tensor, p: float, g: torch.Generator) -> torch.Tensor:
+    """Invert every value ≥ 0.5 (PIL ``ImageOps.solarize``, threshold 128) with probability p."""
+    on = _bernoulli(x.shape[0], p, g).view(-1, 1, 1, 1).to(x.device)
+    return torch.where(on & (x >= 0.5), 1.0 - x, x)
+
+
 class BatchAugment:
     """Draws one random view of every image in a uint8 batch.
 
@@ -152,7 +190,22 @@ class BatchAugment:
         x = resized_crop_flip(to_float(images), self.image_size, self.spec, g)
         x = colour_jitter(x, self.spec, g)
         x = random_grayscale(x, self.spec.grayscale_p, g)
+        if self.spec.blur_p > 0:  # no draws when off: recipes without blur keep their views
+            x = gaussian_blur(x, self.spec, g)
+        if self.spec.solarize_p > 0:
+            x = solarize(x, self.spec.solarize_p, g)
         return normalise(x, self.spec)
+
+
+class ViewAugment:
+    """Per-view augmentations: view v is drawn with ``specs[v % len(specs)]`` (one spec for a
+    symmetric recipe, one per view for an asymmetric one such as BYOL's)."""
+
+    def __init__(self, specs: tuple[AugmentSpec, ...], image_size: int) -> None:
+        self.views = [BatchAugment(spec, image_size) for spec in specs]
+
+    def __call__(self, images: torch.Tensor, view: int, g: torch.Generator) -> torch.Tensor:
+        return self.views[view % len(self.views)](images, g)
 
 
 def evaluation_view(images: torch.Tensor, spec: AugmentSpec) -> torch.Tensor:

@@ -27,8 +27,18 @@ def build_model(params: dict[str, Any]) -> SSLMethod:
 
 
 def augment_spec(params: dict[str, Any]) -> AugmentSpec:
-    """AugmentSpec from the config's ``augment`` block (YAML lists become tuples)."""
+    """AugmentSpec from one full ``augment`` block (YAML lists become tuples)."""
     return AugmentSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
+
+
+def view_specs(views: list[dict[str, Any]]) -> tuple[AugmentSpec, ...]:
+    """One AugmentSpec per view entry of a run's ``augment`` list (see sslbench.recipes)."""
+    return tuple(augment_spec(view) for view in views)
+
+
+def evaluation_spec(views: list[dict[str, Any]]) -> AugmentSpec:
+    """The normalisation of a model's inputs (mean/std are shared by all its views)."""
+    return augment_spec(views[0])
 
 
 def regulariser_from_params(

@@ -12,7 +12,7 @@ from sslbench.data import sources
 from sslbench.device import CPU, Compute
 from sslbench.features import extract_features
 from sslbench.io import atomic_path
-from sslbench.stages.common import augment_spec, load_model
+from sslbench.stages.common import evaluation_spec, load_model
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def run(
     compute: Compute = CPU,
 ) -> None:
     model, model_params = load_model(model_path)
-    augment = augment_spec(model_params["augment"])
+    augment = evaluation_spec(model_params["augment"])
     result: dict[str, torch.Tensor] = {}
     for split in sources.SPLITS:
         data = sources.load_split(dataset_dir, split)

@@ -14,7 +14,7 @@ from sslbench.analysis.qscore import discriminative_from_config
 from sslbench.data import sources
 from sslbench.device import CPU, Compute
 from sslbench.features import extract_features
-from sslbench.stages.common import augment_spec, load_model, regulariser_from_params
+from sslbench.stages.common import evaluation_spec, load_model, regulariser_from_params
 from sslbench.stages.pretrain import fit
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ def discriminative_set(
 ) -> torch.Tensor:
     """D of the pretrained encoder on the train set (001 eq. (1)), for Q-Score v2."""
     cfg = params["regulariser"]["params"]
-    augment = augment_spec(params["augment"])
+    augment = evaluation_spec(params["augment"])
     h, _ = extract_features(model, images, augment, params["batch_size"], compute)
     _, d = discriminative_from_config(h.double().numpy(), cfg)
     log.info("discriminative features: %d of %d", len(d), h.shape[1])
@@ -38,6 +38,7 @@ def run(
     pretrained: Path,
     model_out: Path,
     history_out: Path,
+    movement_out: Path,
     compute: Compute = CPU,
 ) -> None:
     torch.manual_seed(params["seed"])
@@ -61,4 +62,5 @@ def run(
         model_out,
         history_out,
         compute,
+        movement_out,
     )

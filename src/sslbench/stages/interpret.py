@@ -27,7 +27,7 @@ from sslbench.analysis.qscore import discriminative_from_config, highly_activati
 from sslbench.data import sources  # noqa: E402
 from sslbench.data.augment import evaluation_view  # noqa: E402
 from sslbench.io import atomic_path, write_json  # noqa: E402
-from sslbench.stages.common import augment_spec, load_model, run_name, run_tags  # noqa: E402
+from sslbench.stages.common import evaluation_spec, load_model, run_name, run_tags  # noqa: E402
 from sslbench.tracking import tracked_run  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ def run(
     sets = discriminative_sets(feats["h_train"].double().numpy(), h, params["qscore"])
     model, model_params = load_model(model_path)
     model.eval()
-    x = evaluation_view(test.images[chosen], augment_spec(model_params["augment"]))
+    x = evaluation_view(test.images[chosen], evaluation_spec(model_params["augment"]))
     layer = model.backbone.stages[-1]
     heatmaps = np.concatenate(
         [

@@ -16,14 +16,15 @@ from sslbench.io import atomic_path, write_json
 from sslbench.methods.base import SSLMethod
 from sslbench.regularisers.base import Regulariser
 from sslbench.stages.common import (
-    augment_spec,
     build_model,
     regulariser_from_params,
     run_name,
     run_tags,
+    view_specs,
 )
 from sslbench.tracking import config_hash, tracked_run
 from sslbench.training.loop import TrainSpec, train
+from sslbench.training.movement import parameter_snapshot, relative_weight_change
 from sslbench.training.optim import OptimSpec
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def train_spec(params: dict[str, Any]) -> TrainSpec:
         batch_size=cfg["batch_size"],
         seed=params["seed"],
         optimizer=OptimSpec(**cfg["optimizer"]),
-        augment=augment_spec(params["augment"]),
+        augment=view_specs(params["augment"]),
         log_every_steps=cfg["log_every_steps"],
         keep_checkpoints=cfg["keep_checkpoints"],
     )
@@ -53,9 +54,10 @@ def fit(
     model_out: Path,
     history_out: Path,
     compute: Compute = CPU,
+    movement_out: Path | None = None,
 ) -> None:
     """Train ``model`` with ``regulariser`` (attached) on ``compute``, log the run, save model
-    and history."""
+    and history; with ``movement_out`` (a fine-tune) also how far the backbone moved."""
     spec = train_spec(params)
     log.info(
         "%s %s + %s on %s (%d images), %d epochs",
@@ -68,6 +70,7 @@ def fit(
     )
     tags = run_tags(params, stage, data_version) | {"regulariser": regulariser.name}
     with tracked_run(run_name(params, stage), tags, params):
+        start = parameter_snapshot(model.backbone) if movement_out else []
         logged: set[int] = set()
 
         def log_epoch(epoch: int, record: dict[str, float]) -> None:
@@ -102,6 +105,11 @@ def fit(
         )
         write_json(history_out, history)
         mlflow.log_artifact(str(history_out))
+        if movement_out is not None:
+            movement = {"relative_weight_change": relative_weight_change(model.backbone, start)}
+            log.info("backbone moved by %.3g of its norm", movement["relative_weight_change"])
+            mlflow.log_metrics(movement)
+            write_json(movement_out, movement)
     with atomic_path(model_out) as tmp:
         torch.save({"params": params, "state_dict": model.state_dict()}, tmp)
 

@@ -44,7 +44,7 @@ def discriminative_analysis(
         lower_percentile=q["lower_percentile"],
         upper_percentile=q["upper_percentile"],
     )
-    probe = LinearProbeSpec(**cfg["linear_probe"], seed=params["seed"])
+    probe = LinearProbeSpec(**params["linear_probe"], seed=params["seed"])
     curves = compression_curves(h_train, y_train, h_test, y_test, a, spec, probe)
     return {
         "activation_percentage_sorted": np.sort(a).tolist(),

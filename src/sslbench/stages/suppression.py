@@ -14,13 +14,13 @@ import torch
 
 from sslbench.analysis.readout import ReadoutSpec, cross_validated_accuracy
 from sslbench.data import sources
-from sslbench.data.augment import BatchAugment
+from sslbench.data.augment import ViewAugment
 from sslbench.device import CPU, Compute
 from sslbench.features import extract_features
 from sslbench.io import write_json
 from sslbench.losses.infonce import info_nce
 from sslbench.methods.base import SSLMethod
-from sslbench.stages.common import augment_spec, load_model, run_name, run_tags
+from sslbench.stages.common import evaluation_spec, load_model, run_name, run_tags, view_specs
 from sslbench.tracking import tracked_run
 
 log = logging.getLogger(__name__)
@@ -38,13 +38,13 @@ def held_out_infonce(
     """Mean plain InfoNCE (ℓ2-normalised, the encoder's τ) over batches of two augmented views of
     ``images``, in evaluation mode and with a fixed generator, as the training batches are."""
     model.eval().to(compute.device)
-    augment = BatchAugment(augment_spec(params["augment"]), images.shape[-1])
+    augment = ViewAugment(view_specs(params["augment"]), images.shape[-1])
     generator = torch.Generator().manual_seed(seed)
     temperature = params["method_params"]["temperature"]
     losses = []
     for start in range(0, images.shape[0] - batch_size + 1, batch_size):
         batch = images[start : start + batch_size].to(compute.device)
-        views = [augment(batch, generator) for _ in range(2)]
+        views = [augment(batch, v, generator) for v in range(2)]
         with compute.autocast():
             z0, z1 = (model.embedding(model.representation(v)) for v in views)
         losses.append(info_nce(z0.float(), z1.float(), temperature).item())
@@ -62,7 +62,7 @@ def run(
     model, model_params = load_model(model_path)
     test = sources.load_split(dataset_dir, "test")
     h, _ = extract_features(
-        model, test.images, augment_spec(model_params["augment"]), params["batch_size"], compute
+        model, test.images, evaluation_spec(model_params["augment"]), params["batch_size"], compute
     )
     spec = ReadoutSpec(**params["readout"])
     readout = {}

@@ -1,16 +1,20 @@
 """Optimisers and the warmup-cosine learning-rate schedule used for pretraining.
 
-LARS (You et al. 2017) with linear warmup and cosine annealing is the SimCLR / solo-learn
-recipe; SGD and Adam (003 SparseHead uses Adam) are available through the same config block.
+LARS (You et al. 2017, eq. 6) with linear warmup and cosine annealing is the SimCLR /
+solo-learn recipe; SGD and Adam (003 SparseHead uses Adam) are available through the same
+config block. The LARS update is solo-learn's (``solo/utils/lars.py``, used by every CIFAR recipe
+in ``scripts/pretrain/cifar/*.yaml`` with ``eta: 0.02, clip_lr: True, exclude_bias_n_norm:
+True``), and the learning rate is scaled linearly with the batch size as solo-learn does
+(``solo/args/pretrain.py``: lr × batch_size / 256, the 256 being ``lr_batch_size`` here).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
-from lightly.utils.lars import LARS
 from torch import nn
 
 OPTIMIZERS = ("lars", "sgd", "adam")
@@ -18,37 +22,138 @@ OPTIMIZERS = ("lars", "sgd", "adam")
 
 @dataclass(frozen=True)
 class OptimSpec:
-    name: str = "lars"
-    lr: float = 0.4
-    weight_decay: float = 1e-5
-    momentum: float = 0.9
-    warmup_epochs: float = 10.0
+    """An optimiser block of the config (``lr`` is given for batches of ``lr_batch_size``)."""
+
+    name: str
+    lr: float
+    weight_decay: float
+    momentum: float
+    warmup_epochs: float
+    lr_batch_size: int
+    exclude_bias_n_norm: bool
+    eta: float = 0.0
+    clip_lr: bool = False
+
+    def scaled_lr(self, batch_size: int) -> float:
+        """The base learning rate at ``batch_size``: lr × batch_size / lr_batch_size."""
+        return self.lr * batch_size / self.lr_batch_size
 
 
-def _exclude_from_decay(name: str, param: nn.Parameter) -> bool:
-    """Biases and normalisation parameters get no weight decay nor LARS adaptation (SimCLR)."""
-    return param.ndim <= 1 or name.endswith(".bias")
+class LARS(torch.optim.Optimizer):
+    """SGD with layer-wise adaptive rate scaling (You et al. 2017), as solo-learn implements it.
+
+    Per parameter tensor p with gradient g, when LARS applies (every tensor, or only those with
+    ``ndim > 1`` when ``exclude_bias_n_norm``; p and g non-zero):
+
+        local_lr = eta · ‖p‖ / (‖g‖ + wd · ‖p‖ + eps)          (LARS eq. 6, trust ratio)
+        local_lr = min(local_lr / lr, 1)                        if clip_lr
+        d = local_lr · (g + wd · p)
+
+    otherwise d = g (excluded tensors get neither scaling nor weight decay). Then heavy-ball
+    momentum v ← μ v + d (v₀ = d) and p ← p − lr · v. With ``clip_lr`` a step moves p by at most
+    lr · ‖g + wd·p‖ and by about eta · ‖p‖ when the trust ratio binds.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[nn.Parameter] | Iterable[dict],
+        lr: float,
+        momentum: float,
+        weight_decay: float,
+        eta: float,
+        clip_lr: bool,
+        exclude_bias_n_norm: bool,
+        eps: float = 1e-8,  # only guards the division, as in solo-learn and LARS' reference code
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "weight_decay": weight_decay,
+            "eta": eta,
+            "clip_lr": clip_lr,
+            "exclude_bias_n_norm": exclude_bias_n_norm,
+            "eps": eps,
+        }
+        super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, closure=None):  # noqa: ANN001, ANN201 (torch's Optimizer signature)
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                d_p = self._direction(p, group)
+                if group["momentum"] != 0:
+                    state = self.state[p]
+                    if "momentum_buffer" not in state:
+                        state["momentum_buffer"] = d_p.clone()
+                    else:
+                        state["momentum_buffer"].mul_(group["momentum"]).add_(d_p)
+                    d_p = state["momentum_buffer"]
+                p.add_(d_p, alpha=-group["lr"])
+        return loss
+
+    @staticmethod
+    def _direction(p: torch.Tensor, group: dict) -> torch.Tensor:
+        """The gradient with weight decay, scaled by the clipped trust ratio where LARS applies.
+
+        Computed on the device without a host sync: where ‖p‖ or ‖g‖ is zero the ratio is
+        replaced by 1 and weight decay by 0, which leaves d = g as in the reference code."""
+        g = p.grad
+        if group["exclude_bias_n_norm"] and p.ndim == 1:
+            return g
+        wd = group["weight_decay"]
+        p_norm, g_norm = torch.linalg.vector_norm(p), torch.linalg.vector_norm(g)
+        ratio = group["eta"] * p_norm / (g_norm + wd * p_norm + group["eps"])
+        if group["clip_lr"]:
+            ratio = torch.clamp(ratio / group["lr"], max=1.0)
+        applies = (p_norm != 0) & (g_norm != 0)
+        ratio = torch.where(applies, ratio, torch.ones_like(ratio))
+        decay = torch.where(applies, torch.full_like(ratio, wd), torch.zeros_like(ratio))
+        return (g + decay * p) * ratio
 
 
-def build_optimizer(model: nn.Module, spec: OptimSpec) -> torch.optim.Optimizer:
-    """Optimiser over ``model``'s trainable parameters, as named by ``spec.name``."""
-    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    decay = [p for n, p in named if not _exclude_from_decay(n, p)]
-    no_decay = [p for n, p in named if _exclude_from_decay(n, p)]
-    if spec.name == "lars":
-        groups = [
-            {"params": decay, "weight_decay": spec.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},  # lightly skips LARS scaling at wd 0
-        ]
-        return LARS(groups, lr=spec.lr, momentum=spec.momentum)
-    groups = [
+def _is_bias_or_norm(param: nn.Parameter) -> bool:
+    """Biases and normalisation weights: the tensors solo-learn's ``exclude_bias_n_norm`` means."""
+    return param.ndim <= 1
+
+
+def _param_groups(model: nn.Module, spec: OptimSpec) -> list[dict]:
+    """One group with the weight decay, or two when biases/norms are excluded from it."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not spec.exclude_bias_n_norm or spec.name == "lars":  # LARS excludes them itself
+        return [{"params": params, "weight_decay": spec.weight_decay}]
+    decay = [p for p in params if not _is_bias_or_norm(p)]
+    no_decay = [p for p in params if _is_bias_or_norm(p)]
+    return [
         {"params": decay, "weight_decay": spec.weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
     ]
+
+
+def build_optimizer(model: nn.Module, spec: OptimSpec, batch_size: int) -> torch.optim.Optimizer:
+    """Optimiser over ``model``'s trainable parameters, as named by ``spec.name``, at the
+    learning rate scaled to ``batch_size``."""
+    groups = _param_groups(model, spec)
+    lr = spec.scaled_lr(batch_size)
+    if spec.name == "lars":
+        return LARS(
+            groups,
+            lr=lr,
+            momentum=spec.momentum,
+            weight_decay=spec.weight_decay,
+            eta=spec.eta,
+            clip_lr=spec.clip_lr,
+            exclude_bias_n_norm=spec.exclude_bias_n_norm,
+        )
     if spec.name == "sgd":
-        return torch.optim.SGD(groups, lr=spec.lr, momentum=spec.momentum)
+        return torch.optim.SGD(groups, lr=lr, momentum=spec.momentum)
     if spec.name == "adam":
-        return torch.optim.Adam(groups, lr=spec.lr)
+        return torch.optim.Adam(groups, lr=lr)
     raise ValueError(f"optimizer.name: unknown {spec.name!r}; allowed {list(OPTIMIZERS)}")
 
 
