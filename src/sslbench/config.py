@@ -13,6 +13,10 @@ from typing import Any
 import jsonschema
 import yaml
 
+from sslbench.synthetic.settings import DEFAULTS, EXPERIMENT_DEFAULTS
+
+SQLITE_PREFIX = "sqlite:///"
+
 
 class ConfigError(ValueError):
     """The config is invalid; the message lists every problem, one per line."""
@@ -34,12 +38,16 @@ def _describe(error: jsonschema.ValidationError) -> str:
             f"config key {_key(error.absolute_path)}: {error.instance!r} is not allowed; "
             f"allowed values: {', '.join(map(repr, error.validator_value))}"
         )
-    if error.validator == "not":
+    if error.validator == "not" and isinstance(error.instance, Mapping):
         return (
             f"config key {_key(error.absolute_path)}: has keys that do not apply to its source "
             f"{error.instance.get('source')!r}"
         )
-    return f"config key {_key(error.absolute_path)}: {error.message}"
+    if error.validator == "not":  # a null block: the same message as its type error
+        return f"config key {_key(error.absolute_path)}: {error.instance!r} is not of type 'object'"
+    expected = error.schema.get("description") if isinstance(error.schema, Mapping) else None
+    hint = f" (expected {expected})" if expected and error.validator == "pattern" else ""
+    return f"config key {_key(error.absolute_path)}: {error.message}{hint}"
 
 
 def schema_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
@@ -51,7 +59,7 @@ def schema_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
         if error.context:  # if/then/allOf: report the concrete failures inside
             leaves = sorted(error.context, key=lambda e: -len(e.absolute_path))[:1]
         errors.extend(_describe(e) for e in leaves)
-    return errors
+    return list(dict.fromkeys(errors))
 
 
 def reference_errors(config: Mapping[str, Any]) -> list[str]:
@@ -124,11 +132,86 @@ def variant_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list
     return errors
 
 
+def _train_sizes(config: Mapping[str, Any], names: list[str]) -> dict[str, int]:
+    """``n_train`` of each named dataset whose train-set size the config fixes."""
+    datasets = config["datasets"]
+    return {n: datasets[n]["n_train"] for n in names if "n_train" in datasets.get(n, {})}
+
+
+def data_size_errors(config: Mapping[str, Any]) -> list[str]:
+    """Batch sizes and k-NN's k that the training sets (``n_train``) cannot fill."""
+    pretrained = config["pretrain"]["datasets"]
+    stages = {
+        "pretrain": pretrained,
+        "finetune": pretrained if config["finetune"]["runs"] else [],
+        "suppression": config["suppression"]["datasets"],
+    }
+    limits = [(f"{s}.batch_size", config[s]["batch_size"], names) for s, names in stages.items()]
+    limits.append(("evaluation.knn.k", config["evaluation"]["knn"]["k"], pretrained))
+    errors = []
+    for key, value, names in limits:
+        for name, size in _train_sizes(config, names).items():
+            if value > size:
+                errors.append(
+                    f"config key {key}: {value} exceeds the {size} training images of dataset "
+                    f"{name!r} (datasets.{name}.n_train); use at most {size}"
+                )
+    return errors
+
+
+def _blocking_ancestor(path: Path) -> Path | None:
+    """The nearest existing ancestor of ``path`` if it is not a directory (creation would fail)."""
+    for parent in [path, *path.parents]:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
+def path_errors(config: Mapping[str, Any]) -> list[str]:
+    """Output folders and the SQLite store that cannot be created (a file in the way)."""
+    tracking = config["tracking"]
+    paths = {key: config[key] for key in ("data_dir", "results_dir", "reports_dir")}
+    paths["tracking.artifact_root"] = tracking["artifact_root"]
+    uri = tracking["tracking_uri"]
+    if uri.startswith(SQLITE_PREFIX):
+        paths["tracking.tracking_uri"] = str(Path(uri.removeprefix(SQLITE_PREFIX)).parent)
+    errors = []
+    for key, value in paths.items():
+        blocker = _blocking_ancestor(Path(value))
+        if blocker is not None:
+            errors.append(
+                f"config key {key}: {value!r} cannot be created because {str(blocker)!r} is "
+                "not a directory; expected a path under a writable directory"
+            )
+    return errors
+
+
+def collapse_errors(config: Mapping[str, Any]) -> list[str]:
+    """002 settings whose content latents outnumber the latents (``dim`` or its default)."""
+    errors = []
+    for name, setting in config["collapse"]["settings"].items():
+        dim = setting.get("dim", EXPERIMENT_DEFAULTS[setting["experiment"]]["dim"])
+        content = setting.get("content_dims", DEFAULTS["content_dims"])
+        if content > dim:
+            errors.append(
+                f"config key collapse.settings.{name}.content_dims: {content} exceeds its dim "
+                f"({dim}); expected 0 <= content_dims <= dim"
+            )
+    return errors
+
+
 def validate_config(config: Mapping[str, Any], schema_path: Path) -> None:
-    """Raise :class:`ConfigError` listing every problem of ``config``."""
+    """Raise :class:`ConfigError` listing every problem of ``config``.
+
+    Cross-key checks run only on a config that passes the schema, so they may index freely.
+    """
     schema = yaml.safe_load(Path(schema_path).read_text())
     errors = schema_errors(config, schema) or (
-        reference_errors(config) + variant_errors(config, schema)
+        reference_errors(config)
+        + variant_errors(config, schema)
+        + data_size_errors(config)
+        + path_errors(config)
+        + collapse_errors(config)
     )
     if errors:
         raise ConfigError("invalid config:\n  " + "\n  ".join(errors))

@@ -99,6 +99,45 @@ def test_shipped_configs_are_valid(repo, default_config, schema_path):
         ({"evaluation": {"knn": {"k": 0}}}, r"evaluation\.knn\.k"),
         ({"methods": {"simclr": {"temperature": 0}}}, r"methods\.simclr\.temperature"),
         ({"methods": {"simclr": {"tau": 0.5}}}, r"methods\.simclr: unknown key\(s\) 'tau'"),
+        # Values that passed the schema and failed late (issue 22, fault 3/4).
+        (
+            {"finetune": {"batch_size": 6000}},
+            r"finetune\.batch_size: 6000 exceeds the 5000 training images .*n_train",
+        ),
+        ({"suppression": {"batch_size": 6000}}, r"suppression\.batch_size: 6000 exceeds"),
+        ({"results_dir": ""}, r"results_dir: '' does not match .*non-empty folder path"),
+        ({"data_dir": "res{x}"}, r"data_dir: 'res\{x\}' does not match .*without \{ \}"),
+        (
+            {"datasets": {"trifeature": None}},
+            r"trifeature: None is not of type 'object'$",
+        ),
+        ({"pretrain": {"seeds": [2**64]}}, r"pretrain\.seeds\.0: 18446744073709551616 is greater"),
+        ({"augment": {"std": [0, 0, 0]}}, r"augment\.std\.0: 0 is less than or equal"),
+        (
+            {"tracking": {"artifact_root": "/dev/null/x"}},
+            r"tracking\.artifact_root: '/dev/null/x' cannot be created because '/dev/null'",
+        ),
+        ({"tracking": {"tracking_uri": "sqlite:///"}}, r"tracking\.tracking_uri: .*not in-memory"),
+        ({"tracking": {"tracking_uri": "sqlite:///:memory:"}}, r"tracking\.tracking_uri"),
+        (
+            {
+                "collapse": {
+                    "settings": {
+                        "big": {"experiment": "linear", "space": "sphere", "content_dims": 9}
+                    }
+                }
+            },
+            r"collapse\.settings\.big\.content_dims: 9 exceeds its dim \(8\)",
+        ),
+        (
+            {"evaluation": {"knn": {"k": 100000}}},
+            r"evaluation\.knn\.k: 100000 exceeds the 5000 training images of dataset 'trifeature'",
+        ),
+        (
+            {"regularisers": {"a;b": {"kind": "lasso", "weight": 1.0}}},
+            r"regularisers: 'a;b' does not match .*becomes a folder",
+        ),
+        ({"finetune": {"runs": {"..": ["simclr"]}}}, r"finetune\.runs: '\.\.' does not match"),
     ],
 )
 def test_malformed_config_names_the_key(default_config, schema_path, override, expected):

@@ -69,7 +69,8 @@ wildcard_constraints:
     seed=r"\d+",
     protocol=r"pretrain|finetune",
     regulariser=r"[a-z0-9_]+",
-    tau=r"[0-9.]+",
+    # τ as Python writes a float into the folder name, exponent included (tau1e-05).
+    tau=r"[0-9.]+(?:e[+-]?[0-9]+)?",
 
 
 def runs():
