@@ -298,10 +298,13 @@ NOTEBOOK_SHELL = (
 
 
 onstart:
-    from sslbench.tracking import init_store
+    from sslbench.tracking import TrackingStoreError, init_store
 
-    init_store(
-        config["tracking"]["tracking_uri"],
-        config["tracking"]["experiment"],
-        Path(config["tracking"]["artifact_root"]),
-    )
+    try:
+        init_store(
+            config["tracking"]["tracking_uri"],
+            config["tracking"]["experiment"],
+            Path(config["tracking"]["artifact_root"]),
+        )
+    except TrackingStoreError as err:
+        sys.exit(f"sslbench: {err}")
