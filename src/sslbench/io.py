@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
@@ -41,3 +42,29 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> None:
 def read_json(path: str | os.PathLike[str]) -> Any:
     """Read a JSON file written by :func:`write_json`."""
     return json.loads(Path(path).read_text())
+
+
+class LockedError(RuntimeError):
+    """Another live process holds the lock."""
+
+
+@contextmanager
+def exclusive_lock(lock_path: Path, what: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` (which records the holder's pid) or raise
+    :class:`LockedError` at once if a live process holds it; the kernel releases it when the
+    holder exits or is killed, so a stale lock file never blocks."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "unknown"
+            raise LockedError(
+                f"{what} is in use by process {holder} (lock {lock_path}), e.g. a job left "
+                f"running by a killed Snakemake; wait for it or stop it (kill {holder}), then rerun"
+            ) from None
+        lock.truncate(0)
+        lock.write(str(os.getpid()))
+        lock.flush()
+        yield

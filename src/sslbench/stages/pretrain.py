@@ -12,7 +12,7 @@ import torch
 
 from sslbench.data import sources
 from sslbench.device import CPU, Compute
-from sslbench.io import atomic_path, write_json
+from sslbench.io import atomic_path, exclusive_lock, write_json
 from sslbench.methods.base import SSLMethod
 from sslbench.regularisers.base import Regulariser
 from sslbench.stages.common import (
@@ -27,6 +27,9 @@ from sslbench.training.loop import TrainSpec, train
 from sslbench.training.optim import OptimSpec
 
 log = logging.getLogger(__name__)
+
+#: Held by the process training into a checkpoint folder: a second trainer refuses to start.
+TRAINER_LOCK = ".trainer.lock"
 
 
 def train_spec(params: dict[str, Any]) -> TrainSpec:
@@ -55,7 +58,25 @@ def fit(
     compute: Compute = CPU,
 ) -> None:
     """Train ``model`` with ``regulariser`` (attached) on ``compute``, log the run, save model
-    and history."""
+    and history; refuse to start while another process trains into the same folder."""
+    checkpoints = model_out.parent / "checkpoints"
+    with exclusive_lock(checkpoints / TRAINER_LOCK, f"checkpoint folder {checkpoints}"):
+        _fit(
+            stage, model, regulariser, images, params, data_version, model_out, history_out, compute
+        )
+
+
+def _fit(
+    stage: str,
+    model: SSLMethod,
+    regulariser: Regulariser,
+    images: torch.Tensor,
+    params: dict[str, Any],
+    data_version: str,
+    model_out: Path,
+    history_out: Path,
+    compute: Compute,
+) -> None:
     spec = train_spec(params)
     log.info(
         "%s %s + %s on %s (%d images), %d epochs",
