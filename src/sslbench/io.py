@@ -1,20 +1,51 @@
-"""Atomic file output: an interrupted job never leaves a file that looks complete."""
+"""Atomic file output: an interrupted job never leaves a file that looks complete, and a write
+that runs out of room says so, naming the file."""
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import resource
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+#: errno of a write that ran out of room: disk full, quota exceeded, file-size limit.
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+#: torch.save's C++ zip writer loses the errno: a short write surfaces as an "unexpected pos"
+#: enforce failure of inline_container.cc (PytorchStreamWriter).
+TORCH_SHORT_WRITE = ("inline_container.cc", "PytorchStreamWriter")
+
+
+class NoRoomError(RuntimeError):
+    """A file could not be written for lack of room; the message names the file."""
+
+
+def _no_room(err: Exception) -> bool:
+    if isinstance(err, OSError):
+        return err.errno in NO_ROOM
+    return isinstance(err, RuntimeError) and any(m in str(err) for m in TORCH_SHORT_WRITE)
+
+
+def _room_report(target: Path) -> str:
+    free = shutil.disk_usage(target.parent).free
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    size_limit = "none" if limit == resource.RLIM_INFINITY else f"{limit} bytes"
+    return f"{free} bytes free in {target.parent}, file-size limit (ulimit -f) {size_limit}"
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success."""
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+
+    A write that fails for lack of room (disk full, quota, file-size limit) raises
+    :class:`NoRoomError` naming ``path`` and what is left.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -23,6 +54,13 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         yield tmp_path
         os.replace(tmp_path, target)
+    except (OSError, RuntimeError) as err:
+        if not _no_room(err):
+            raise
+        raise NoRoomError(
+            f"could not write {target}: no space left on device or file too large "
+            f"({_room_report(target)}; cause: {str(err).strip().splitlines()[0]})"
+        ) from err
     finally:
         tmp_path.unlink(missing_ok=True)
 
