@@ -50,6 +50,33 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"config key {_key(error.absolute_path)}: {error.message}{hint}"
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a mapping key given twice (PyYAML keeps the last silently)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    first_line: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        line = key_node.start_mark.line + 1
+        if key in first_line:
+            raise ConfigError(
+                f"config file {loader.name}, line {line}: key {key!r} is given twice (first on "
+                f"line {first_line[key]}); keep one"
+            )
+        first_line[key] = line
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def check_config_file(path: Path) -> None:
+    """Raise :class:`ConfigError` naming ``path`` if a mapping in it repeats a key."""
+    with open(path, encoding="utf-8") as stream:
+        yaml.load(stream, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
 def schema_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
     """Schema violations of ``config``, one message per violation (deepest first)."""
     validator = jsonschema.Draft7Validator(schema)

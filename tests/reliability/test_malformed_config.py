@@ -3,7 +3,7 @@ import copy
 import pytest
 import yaml
 
-from sslbench.config import ConfigError, validate_config
+from sslbench.config import ConfigError, check_config_file, validate_config
 
 
 def _merged(base: dict, override: dict) -> dict:
@@ -210,3 +210,11 @@ def test_a_named_regulariser_variant_is_valid_where_its_kind_is(default_config, 
 def test_a_bad_regulariser_variant_names_the_key(default_config, schema_path, override, expected):
     with pytest.raises(ConfigError, match=expected):
         validate_config(_merged(default_config, override), schema_path)
+
+
+def test_a_key_given_twice_names_the_file_and_both_lines(tmp_path):
+    path = tmp_path / "twice.yaml"
+    path.write_text("pretrain:\n  epochs: 1\n  seeds: [0]\n  epochs: 2\n")
+    expected = rf"config file {path}, line 4: key 'epochs' is given twice \(first on line 2\)"
+    with pytest.raises(ConfigError, match=expected):
+        check_config_file(path)

@@ -47,3 +47,24 @@ def test_use_conda_without_conda_says_one_clear_sentence(workdir):
     assert "Traceback" not in output
     assert planned_rules(result) == set()
     assert not (workdir / "data").exists()
+
+
+def test_a_config_key_given_twice_is_named_with_its_file(workdir):
+    """Issue 22 fault 5: duplicate YAML keys were accepted silently (the last one won)."""
+    (workdir / "config/twice.yaml").write_text("threads: 1\npretrain:\n  epochs: 1\nthreads: 2\n")
+    result = snakemake(workdir, "-n", configfiles=("config/test.yaml", "config/twice.yaml"))
+    assert result.returncode != 0
+    assert (
+        f"config file {workdir / 'config/twice.yaml'}, line 4: key 'threads' is given twice "
+        "(first on line 1)" in result.stderr
+    )
+    assert "Traceback" not in result.stderr and planned_rules(result) == set()
+
+
+def test_a_temperature_in_exponent_form_is_planned(workdir):
+    """Issue 22 fault 3: τ = 1e-5 became the folder tau1e-05, which the wildcard pattern
+    rejected (MissingInputException in rule report_page)."""
+    (workdir / "config/tiny_tau.yaml").write_text("suppression:\n  temperatures: [1.0e-5]\n")
+    result = snakemake(workdir, "-n", configfiles=("config/test.yaml", "config/tiny_tau.yaml"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "suppression/trifeature/tau1e-05/none/seed0/readout.json" in result.stdout

@@ -10,7 +10,11 @@ from snakemake.settings.types import DeploymentMethod
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from sslbench.config import ConfigError, validate_config  # noqa: E402
+from sslbench.config import (
+    ConfigError,
+    check_config_file,
+    validate_config,
+)  # noqa: E402
 from sslbench.report.pages import PAGES  # noqa: E402
 
 USE_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
@@ -21,6 +25,8 @@ if USE_CONDA and not (shutil.which("conda") or shutil.which("mamba")):
     )
 
 try:
+    for configfile_path in workflow.configfiles:
+        check_config_file(configfile_path)
     validate_config(
         config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
     )
