@@ -291,12 +291,14 @@ REPORT_PARAMS = {
     "setting": our_setting(),
     "reports_dir": lambda wildcards, output: os.path.dirname(output.html),
 }
+# Parameters go in raw (-r): papermill's -p reads number-like strings as numbers (an experiment
+# named "1e3" became 1000.0 and the report found none of its runs).
 NOTEBOOK_SHELL = (
     '("$SSLBENCH_PYTHON" -m papermill {input.notebook:q} {output.notebook:q}'
-    " -p runs_json {params.runs:q} -p collapse_json {params.collapse:q}"
-    " -p suppression_json {params.suppression:q} -p claims_path {input.claims:q}"
-    " -p tracking_uri {params.tracking_uri:q} -p experiment {params.experiment:q}"
-    " -p setting {params.setting:q} --cwd ."
+    " -r runs_json {params.runs:q} -r collapse_json {params.collapse:q}"
+    " -r suppression_json {params.suppression:q} -r claims_path {input.claims:q}"
+    " -r tracking_uri {params.tracking_uri:q} -r experiment {params.experiment:q}"
+    " -r setting {params.setting:q} --cwd ."
     ' && "$SSLBENCH_PYTHON" -m jupyter nbconvert --to html --no-input {output.notebook:q}'
     " --output-dir {params.reports_dir:q} --output {params.tmp:q}"
     " && mv {params.reports_dir:q}/{params.tmp:q}.html {output.html:q}) > {log:q} 2>&1"
