@@ -1,9 +1,13 @@
 import copy
 
 import pytest
+import torch
 import yaml
 
 from sslbench.config import ConfigError, check_config_file, validate_config
+from sslbench.regularisers.base import Regulariser
+from sslbench.stages.common import build_model
+from sslbench.stages.pretrain import fit
 
 
 def _merged(base: dict, override: dict) -> dict:
@@ -218,3 +222,29 @@ def test_a_key_given_twice_names_the_file_and_both_lines(tmp_path):
     expected = rf"config file {path}, line 4: key 'epochs' is given twice \(first on line 2\)"
     with pytest.raises(ConfigError, match=expected):
         check_config_file(path)
+
+
+@pytest.mark.parametrize(
+    ("stage", "variant", "key"),
+    [
+        ("finetune", "finetune-lasso", "finetune"),
+        ("pretrain", "suppression-tau0.5-none", "suppression"),
+    ],
+)
+def test_a_batch_larger_than_the_images_names_its_own_key(repo, tmp_path, stage, variant, key):
+    """Issue 22 fault 3: a fine-tune batch larger than an ImageFolder's images (which the
+    validator cannot count) failed naming pretrain.batch_size."""
+    tiny = yaml.safe_load((repo / "config" / "test.yaml").read_text())
+    params = {
+        "dataset": "folder",
+        "method": "simclr",
+        "seed": 0,
+        "variant": variant,
+        "backbone": tiny["pretrain"]["backbone"],
+        "method_params": tiny["methods"]["simclr"],
+        "train": {"batch_size": 64},
+    }
+    model = build_model(params)
+    images = torch.zeros((40, 3, 16, 16), dtype=torch.uint8)
+    with pytest.raises(ValueError, match=rf"config key {key}\.batch_size: 64 exceeds the 40"):
+        fit(stage, model, Regulariser(), images, params, "v", tmp_path / "m.pt", tmp_path / "h")

@@ -59,10 +59,23 @@ def fit(
 ) -> None:
     """Train ``model`` with ``regulariser`` (attached) on ``compute``, log the run, save model
     and history; refuse to start while another process trains into the same folder."""
+    _check_batch_size(stage, params, images.shape[0])
     checkpoints = model_out.parent / "checkpoints"
     with exclusive_lock(checkpoints / TRAINER_LOCK, f"checkpoint folder {checkpoints}"):
         _fit(
             stage, model, regulariser, images, params, data_version, model_out, history_out, compute
+        )
+
+
+def _check_batch_size(stage: str, params: dict[str, Any], n_images: int) -> None:
+    """Name the config key whose batch size the training set cannot fill (the validator checks
+    it where the config fixes ``n_train``; an ImageFolder or torchvision set is counted here)."""
+    key = "suppression" if params["variant"].startswith("suppression") else stage
+    batch_size = params["train"]["batch_size"]
+    if batch_size > n_images:
+        raise ValueError(
+            f"config key {key}.batch_size: {batch_size} exceeds the {n_images} training images "
+            f"of dataset {params['dataset']!r}; use at most {n_images}"
         )
 
 
