@@ -6,13 +6,14 @@ import json
 import os
 import re
 import shlex
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-from workflow_runner import RUN_DIR, copy_workflow, planned_rules, snakemake
+from workflow_runner import BASELINE_ONLY, RUN_DIR, copy_workflow, planned_rules, snakemake
 
 pytestmark = pytest.mark.reliability
 
@@ -107,3 +108,29 @@ def test_a_number_like_experiment_reaches_the_report_as_its_name(workdir):
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert json.loads((workdir / "probe.json").read_text()) == ["1e3", "sqlite:///mlflow.db"]
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("fault", ["dead server", "damaged store"])
+def test_an_unusable_tracking_store_stops_the_run_before_any_job(tmp_path, fault):
+    """Issue 22 faults 1 and 5: the store is checked when the run starts (Snakemake's onstart),
+    and a dead server or a damaged mlflow.db stops it with one sentence naming it."""
+    work = copy_workflow(tmp_path / "store")
+    if fault == "dead server":
+        uri = f"http://127.0.0.1:{_closed_port()}"
+        (work / "config/store.yaml").write_text(f"tracking:\n  tracking_uri: {uri}\n")
+        expected = f"sslbench: MLflow tracking server {uri} (config key tracking.tracking_uri)"
+    else:
+        (work / "config/store.yaml").write_text("{}\n")
+        (work / "mlflow.db").write_bytes(b"not a database" * 100)
+        expected = "sslbench: MLflow store mlflow.db is damaged or half-created"
+    result = snakemake(work, configfiles=(*BASELINE_ONLY, "config/store.yaml"))
+    assert result.returncode != 0
+    assert expected in result.stderr, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert not (work / "data").exists() and not (work / RUN_DIR).exists()
