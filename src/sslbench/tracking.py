@@ -114,13 +114,15 @@ def _damaged(tracking_uri: str, err: Exception) -> TrackingStoreError:
 
 def check_server(tracking_uri: str) -> None:
     """Raise :class:`TrackingStoreError` unless the tracking server answers its health check
-    within :data:`SERVER_PROBE_TIMEOUT_S` (no-op for a SQLite store)."""
+    at all within :data:`SERVER_PROBE_TIMEOUT_S` (no-op for a SQLite store)."""
     if sqlite_path(tracking_uri) is not None:
         return
     url = tracking_uri.rstrip("/") + "/health"
     try:
         with urllib.request.urlopen(url, timeout=SERVER_PROBE_TIMEOUT_S):  # noqa: S310
             return
+    except urllib.error.HTTPError:
+        return  # it answered (e.g. 401 behind an auth proxy): reachable, MLflow reports the rest
     except (urllib.error.URLError, OSError) as err:
         reason = getattr(err, "reason", err)
         raise TrackingStoreError(
