@@ -48,3 +48,11 @@ def test_knn_predictions_follow_the_weighted_vote():
     assert predictions.tolist() == [0, 1]
     chunked = knn_predictions(x_train, y_train, x_test, KNNSpec(k=3, chunk_size=1))
     assert torch.equal(chunked, knn_predictions(x_train, y_train, x_test, KNNSpec(k=3)))
+
+
+def test_knn_says_when_k_exceeds_the_train_samples(caplog):
+    """Issue 22 fault 5: k larger than the train set was capped without a word."""
+    x_train, y_train = torch.eye(4), torch.tensor([0, 0, 1, 1])
+    with caplog.at_level("WARNING", logger="sslbench.evaluation.knn"):
+        knn_predictions(x_train, y_train, x_train, KNNSpec(k=100000))
+    assert "evaluation.knn.k: 100000 exceeds the 4 train samples" in caplog.text

@@ -1,5 +1,8 @@
 import hashlib
 import pickle
+import struct
+import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -163,3 +166,41 @@ def test_torchvision_stl10_reader_on_its_on_disk_format(tmp_path):
 def test_unknown_torchvision_dataset_is_named():
     with pytest.raises(ValueError, match="imagenet"):
         sources.torchvision_class("imagenet")
+
+
+def test_n_train_beyond_the_images_is_refused_naming_the_key(tmp_path):
+    """Issue 22 fault 5: a larger n_train was silently capped to the images there are."""
+    _write_folder(tmp_path / "src", per_class=3, size=8)
+    spec = {
+        "source": "imagefolder",
+        "target": "class",
+        "path": str(tmp_path / "src"),
+        "image_size": 8,
+        "n_train": 100,
+        "seed": 0,
+    }
+    with pytest.raises(ValueError, match=r"datasets\.\*\.n_train: 100 exceeds the 6 images in"):
+        sources.prepare(spec, tmp_path / "out")
+
+
+def _claim_size(png: Path, width: int, height: int) -> None:
+    """Rewrite a PNG's header (IHDR) to claim ``width`` x ``height`` pixels, with a valid CRC."""
+    data = bytearray(png.read_bytes())
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    png.write_bytes(bytes(data))
+
+
+def test_an_oversized_image_is_named(tmp_path):
+    """Issue 22 fault 5: a 15000 x 15000 PNG raised an uncaught DecompressionBombError."""
+    _write_folder(tmp_path / "src", per_class=2, size=8)
+    bomb = tmp_path / "src" / "train" / "dog" / "0001.png"
+    _claim_size(bomb, 15000, 15000)
+    spec = {
+        "source": "imagefolder",
+        "target": "class",
+        "path": str(tmp_path / "src"),
+        "image_size": 8,
+    }
+    with pytest.raises(ValueError, match=rf"image file {bomb} is too large to decode safely"):
+        sources.prepare(spec, tmp_path / "out")

@@ -2,7 +2,8 @@
 
 Mixed precision: bf16 autocast on CUDA GPUs that support it (else fp16 with loss scaling) and on
 CPUs whose oneDNN has bf16 kernels (AVX-512 BF16 / AMX). Jobs run channels_last in either
-precision (on an H100, SimCLR ResNet-18 width 64, batch 512: 18,183 → 31,450 views/s). Measured on this project's 2-core CPU, nothing else running
+precision (on an H100, SimCLR ResNet-18 width 64, batch 512: 18,183 → 31,450 views/s, issue
+19). Measured on this project's 2-core CPU, nothing else running
 (``benchmarks/throughput.py``, SimCLR model-only step, batch 256, 32²), ResNet-18 width 16 /
 64: fp32 0.882 / 8.85 s, fp32 channels_last 0.613 / 8.28 s, bf16 0.552 / 5.14 s, bf16
 channels_last 0.440 / 4.74 s.

@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from sslbench.config import (
     FINETUNE_PROTOCOLS,
     ConfigError,
+    check_config_file,
     validate_config,
 )  # noqa: E402
 from sslbench.recipes import method_optimizer, method_params, method_views  # noqa: E402
@@ -26,6 +27,8 @@ if USE_CONDA and not (shutil.which("conda") or shutil.which("mamba")):
     )
 
 try:
+    for configfile_path in workflow.configfiles:
+        check_config_file(configfile_path)
     validate_config(
         config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
     )
@@ -74,7 +77,8 @@ wildcard_constraints:
     seed=r"\d+",
     protocol="|".join(("pretrain", *sorted(FINETUNE_PROTOCOLS, key=len, reverse=True))),
     regulariser=r"[a-z0-9_]+",
-    tau=r"[0-9.]+",
+    # τ as Python writes a float into the folder name, exponent included (tau1e-05).
+    tau=r"[0-9.]+(?:e[+-]?[0-9]+)?",
 
 
 def runs():
@@ -289,12 +293,14 @@ REPORT_PARAMS = {
     "setting": our_setting(),
     "reports_dir": lambda wildcards, output: os.path.dirname(output.html),
 }
+# Parameters go in raw (-r): papermill's -p reads number-like strings as numbers (an experiment
+# named "1e3" became 1000.0 and the report found none of its runs).
 NOTEBOOK_SHELL = (
     '("$SSLBENCH_PYTHON" -m papermill {input.notebook:q} {output.notebook:q}'
-    " -p runs_json {params.runs:q} -p collapse_json {params.collapse:q}"
-    " -p suppression_json {params.suppression:q} -p claims_path {input.claims:q}"
-    " -p tracking_uri {params.tracking_uri:q} -p experiment {params.experiment:q}"
-    " -p setting {params.setting:q} --cwd ."
+    " -r runs_json {params.runs:q} -r collapse_json {params.collapse:q}"
+    " -r suppression_json {params.suppression:q} -r claims_path {input.claims:q}"
+    " -r tracking_uri {params.tracking_uri:q} -r experiment {params.experiment:q}"
+    " -r setting {params.setting:q} --cwd ."
     ' && "$SSLBENCH_PYTHON" -m jupyter nbconvert --to html --no-input {output.notebook:q}'
     " --output-dir {params.reports_dir:q} --output {params.tmp:q}"
     " && mv {params.reports_dir:q}/{params.tmp:q}.html {output.html:q}) > {log:q} 2>&1"
@@ -302,10 +308,13 @@ NOTEBOOK_SHELL = (
 
 
 onstart:
-    from sslbench.tracking import init_store
+    from sslbench.tracking import TrackingStoreError, init_store
 
-    init_store(
-        config["tracking"]["tracking_uri"],
-        config["tracking"]["experiment"],
-        Path(config["tracking"]["artifact_root"]),
-    )
+    try:
+        init_store(
+            config["tracking"]["tracking_uri"],
+            config["tracking"]["experiment"],
+            Path(config["tracking"]["artifact_root"]),
+        )
+    except TrackingStoreError as err:
+        sys.exit(f"sslbench: {err}")

@@ -20,7 +20,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-__all__ = ["auroc_auprc", "roc_pr_curves"]
+__all__ = ["auroc_auprc", "roc_pr_curves", "single_class"]
 
 
 def _validate(score: ArrayLike, correct: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -39,15 +39,23 @@ def _validate(score: ArrayLike, correct: ArrayLike) -> tuple[np.ndarray, np.ndar
         if not np.all(np.isin(c_raw, (0, 1))):
             raise ValueError("correct must be boolean (or 0/1)")
         c_raw = c_raw.astype(bool)
-    n_correct = int(c_raw.sum())
-    if n_correct == 0 or n_correct == c_raw.size:
-        only = "correct (True)" if n_correct else "incorrect (False)"
-        raise ValueError(
-            "correct contains a single class: all "
-            f"{c_raw.size} samples are {only}; AUROC/AUPRC need both correctly and "
-            "incorrectly classified samples"
-        )
+    reason = single_class(c_raw)
+    if reason is not None:
+        raise ValueError(reason)
     return s, c_raw
+
+
+def single_class(correct: np.ndarray) -> str | None:
+    """Why AUROC/AUPRC cannot be computed when ``correct`` (bool) holds a single class (every
+    sample correctly or every sample incorrectly classified), else None."""
+    n_correct = int(correct.sum())
+    if 0 < n_correct < correct.size:
+        return None
+    only = "correct (True)" if n_correct else "incorrect (False)"
+    return (
+        f"correct contains a single class: all {correct.size} samples are {only}; AUROC/AUPRC "
+        "need both correctly and incorrectly classified samples"
+    )
 
 
 def auroc_auprc(score: ArrayLike, correct: ArrayLike) -> tuple[float, float]:

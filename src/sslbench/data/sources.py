@@ -111,6 +111,11 @@ def _prepare_imagefolder(spec: dict[str, Any], out_dir: Path) -> dict[str, Any]:
             if f.suffix.lower() in IMAGE_SUFFIXES
         ]
         limit = spec.get(f"n_{split}")
+        if limit is not None and limit > len(files):
+            raise ValueError(
+                f"datasets.*.n_{split}: {limit} exceeds the {len(files)} images in {split_dir}; "
+                f"use at most {len(files)} or leave n_{split} out to take them all"
+            )
         if limit is not None:
             rng = np.random.default_rng([spec["seed"], SPLITS.index(split)])
             files = stratified_subset(files, limit, rng)
@@ -125,6 +130,10 @@ def _prepare_imagefolder(spec: dict[str, Any], out_dir: Path) -> dict[str, Any]:
                     images[i] = np.asarray(img)
             except (UnidentifiedImageError, OSError) as err:
                 raise ValueError(f"corrupt or unreadable image file: {path} ({err})") from err
+            except Image.DecompressionBombError as err:
+                raise ValueError(
+                    f"image file {path} is too large to decode safely ({err}); shrink or remove it"
+                ) from err
         labels = np.array([[c] for _, c in files], dtype=np.int64).reshape(-1, 1)
         _write_arrays(out_dir, split, {"images": images, "labels": labels})
     return {

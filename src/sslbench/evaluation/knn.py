@@ -3,10 +3,13 @@ eq. (8)–(9): cosine similarity, votes weighted by exp(s/T)); 003 Table 1 repor
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,12 @@ def knn_predictions(
     train = F.normalize(h_train.float(), dim=1)
     n_classes = int(y_train.max()) + 1
     k = min(spec.k, train.shape[0])
+    if k < spec.k:
+        log.warning(
+            "evaluation.knn.k: %d exceeds the %d train samples; voting among all of them",
+            spec.k,
+            k,
+        )
     predictions = []
     for start in range(0, h_test.shape[0], spec.chunk_size):
         test = F.normalize(h_test[start : start + spec.chunk_size].float(), dim=1)

@@ -73,6 +73,8 @@ def value_with_interval(run: Any, path: str) -> tuple[float, tuple[float, float]
     parent, _, key = path.rpartition(".")
     holder = lookup(vars(run), parent) if parent else vars(run)
     interval = holder.get(f"{key}_ci")
+    if holder[key] is None:  # not computable (e.g. AUROC where every sample is correct)
+        return float("nan"), None
     return float(holder[key]), None if interval is None else (
         float(interval[0]),
         float(interval[1]),
@@ -84,8 +86,10 @@ def below(
 ) -> bool | None:
     """Whether value ``a`` lies below value ``b``: by their intervals where both have one
     (True when a's lies wholly below b's, False when wholly above, None when they overlap),
-    else by the values themselves."""
+    else by the values themselves; None when either is NaN (not computable)."""
     (u, u_ci), (v, v_ci) = a, b
+    if np.isnan(u) or np.isnan(v):  # a value that was not computable decides nothing
+        return None
     if u_ci is None or v_ci is None:
         return u < v
     if u_ci[1] < v_ci[0]:

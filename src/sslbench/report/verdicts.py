@@ -46,6 +46,13 @@ def evaluate_claim(claim: Mapping[str, Any], summary: Mapping[str, Any]) -> dict
     stat = claim["stat"]
     ours = metrics[claim["score"]]
     rule = claim["rule"]
+    if ours[stat] is None:  # one class of correctness: the analysis recorded why
+        reason = summary.get("not_computable", "no value")
+        return {
+            "ours": float("nan"),
+            "detail": f"not computable: {reason}",
+            "verdict": INCONCLUSIVE,
+        }
     if rule["kind"] == "ci_above":
         threshold = rule["threshold"]
         if threshold == "share_correct":

@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 
 from sslbench.analysis.bootstrap import bootstrap_interval, bootstrap_mean_difference
-from sslbench.analysis.prediction import auroc_auprc
+from sslbench.analysis.prediction import auroc_auprc, single_class
 from sslbench.analysis.qscore import discriminative_from_config, q_score
 from sslbench.analysis.quality_metrics import make_quality_metrics
 from sslbench.data import sources
@@ -50,6 +50,33 @@ def sparsity_percent(
     )
 
 
+#: A score's entry where AUROC/AUPRC are not computable (one class of ``correct``).
+NOT_COMPUTABLE = {"auroc": None, "auprc": None, "auroc_ci": None, "auprc_ci": None}
+
+
+def predictor_table(
+    scores: pd.DataFrame, correct: np.ndarray, cfg: dict[str, Any], seed: int
+) -> dict[str, dict[str, Any]]:
+    """AUROC / AUPRC of every score predicting ``correct``, with bootstrap intervals; all None
+    (not computable) when every test sample is correct, or every one misclassified."""
+    if single_class(correct) is not None:
+        return {name: dict(NOT_COMPUTABLE) for name in scores.columns}
+    rng = np.random.default_rng(seed)
+    table = {}
+    for name in scores.columns:
+        auroc, auprc = auroc_auprc(scores[name].to_numpy(), correct)
+        ci = bootstrap_interval(
+            scores[name].to_numpy(), correct, cfg["bootstrap_samples"], cfg["confidence"], rng
+        )
+        table[name] = {
+            "auroc": auroc,
+            "auprc": auprc,
+            "auroc_ci": ci["auroc"],
+            "auprc_ci": ci["auprc"],
+        }
+    return table
+
+
 def run(
     params: dict[str, Any],
     dataset_dir: Path,
@@ -65,21 +92,11 @@ def run(
     predictions = pd.read_csv(predictions_path)
     correct = predictions["correct"].to_numpy(dtype=bool)
     scores, n_discriminative = sample_scores(h_train, h_test, cfg)
-    rng = np.random.default_rng(params["seed"])
-    table = {}
-    for name in scores.columns:
-        auroc, auprc = auroc_auprc(scores[name].to_numpy(), correct)
-        ci = bootstrap_interval(
-            scores[name].to_numpy(), correct, cfg["bootstrap_samples"], cfg["confidence"], rng
-        )
-        table[name] = {
-            "auroc": auroc,
-            "auprc": auprc,
-            "auroc_ci": ci["auroc"],
-            "auprc_ci": ci["auprc"],
-        }
+    not_computable = single_class(correct)
+    table = predictor_table(scores, correct, cfg, params["seed"])
     sparsity, sparsity_ci = sparsity_percent(h_test, cfg, params["seed"])
     summary = {
+        "not_computable": not_computable,
         "metrics": table,
         "share_correct": float(correct.mean()),
         "n_test": int(correct.size),
@@ -94,17 +111,27 @@ def run(
         params,
     ):
         mlflow.log_metrics(
-            {f"{name}_{k}": v[k] for name, v in table.items() for k in ("auroc", "auprc")}
+            {
+                f"{name}_{k}": v[k]
+                for name, v in table.items()
+                for k in ("auroc", "auprc")
+                if v[k] is not None
+            }
             | {"share_correct": summary["share_correct"], "sparsity_percent": sparsity}
         )
+        if not_computable is not None:
+            mlflow.set_tag("not_computable", not_computable)
         write_json(summary_out, summary)
         mlflow.log_artifact(str(summary_out))
-    log.info(
-        "Q-Score AUROC %.4f AUPRC %.4f (share correct %.3f)",
-        table["q_score"]["auroc"],
-        table["q_score"]["auprc"],
-        summary["share_correct"],
-    )
+    if not_computable is not None:
+        log.warning("AUROC/AUPRC not computable: %s", not_computable)
+    else:
+        log.info(
+            "Q-Score AUROC %.4f AUPRC %.4f (share correct %.3f)",
+            table["q_score"]["auroc"],
+            table["q_score"]["auprc"],
+            summary["share_correct"],
+        )
     with atomic_path(scores_out) as tmp:
         scores.assign(correct=correct, knn_correct=predictions["knn_correct"]).to_csv(
             tmp, index_label="sample"

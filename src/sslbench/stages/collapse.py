@@ -94,36 +94,13 @@ from sslbench.synthetic.metrics import (
     loss_terms,
     normalised_singular_values,
 )
+from sslbench.synthetic.settings import DEFAULTS, EXPERIMENT_DEFAULTS
 from sslbench.synthetic.train import TrainSpec, encode_pairs, observations, train_encoder
 from sslbench.tracking import tracked_run
 
 log = logging.getLogger(__name__)
 
 EXPERIMENTS: tuple[str, ...] = ("linear", "nonlinear")
-#: Defaults shared by both experiments (see the module docstring).
-DEFAULTS: dict[str, Any] = {
-    "content_dims": 1,
-    "tau_content": 1.0,
-    "tau_style": 1.0,
-    "p": 2.0,
-    "sphere_kappa": 1.0,
-    "mixing_layers": 3,
-    "mixing_slope": 0.2,
-    "mixing_candidates": 1000,
-    "encoder_layers": 7,
-    "hidden_width": None,
-    "encoder_slope": 0.2,
-    "steps": 2000,
-    "batch_size": 256,
-    "eval_samples": 10_000,
-    "readout_samples": 10_000,
-    "seed": 0,
-}
-#: Defaults that differ between the experiments.
-EXPERIMENT_DEFAULTS: dict[str, dict[str, Any]] = {
-    "linear": {"dim": 8, "lr": 1e-2, "box_sigma": 0.3},
-    "nonlinear": {"dim": 10, "lr": 3e-3, "box_sigma": 0.05},
-}
 INT_KEYS = (
     "dim",
     "content_dims",

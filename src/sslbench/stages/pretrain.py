@@ -12,7 +12,7 @@ import torch
 
 from sslbench.data import sources
 from sslbench.device import CPU, Compute
-from sslbench.io import atomic_path, write_json
+from sslbench.io import atomic_path, exclusive_lock, write_json
 from sslbench.methods.base import SSLMethod
 from sslbench.regularisers.base import Regulariser
 from sslbench.stages.common import (
@@ -28,6 +28,9 @@ from sslbench.training.movement import parameter_snapshot, relative_weight_chang
 from sslbench.training.optim import OptimSpec
 
 log = logging.getLogger(__name__)
+
+#: Held by the process training into a checkpoint folder: a second trainer refuses to start.
+TRAINER_LOCK = ".trainer.lock"
 
 
 def train_spec(params: dict[str, Any]) -> TrainSpec:
@@ -57,7 +60,49 @@ def fit(
     movement_out: Path | None = None,
 ) -> None:
     """Train ``model`` with ``regulariser`` (attached) on ``compute``, log the run, save model
-    and history; with ``movement_out`` (a fine-tune) also how far the backbone moved."""
+    and history; with ``movement_out`` (a fine-tune) also how far the backbone moved. Refuses
+    to start while another process trains into the same folder."""
+    _check_batch_size(params, images.shape[0])
+    checkpoints = model_out.parent / "checkpoints"
+    with exclusive_lock(checkpoints / TRAINER_LOCK, f"checkpoint folder {checkpoints}"):
+        _fit(
+            stage,
+            model,
+            regulariser,
+            images,
+            params,
+            data_version,
+            model_out,
+            history_out,
+            compute,
+            movement_out,
+        )
+
+
+def _check_batch_size(params: dict[str, Any], n_images: int) -> None:
+    """Name the config key whose batch size the training set cannot fill (the validator checks
+    it where the config fixes ``n_train``; an ImageFolder or torchvision set is counted here)."""
+    key = params["variant"].split("-")[0]  # the config block: pretrain, finetune000, …
+    batch_size = params["train"]["batch_size"]
+    if batch_size > n_images:
+        raise ValueError(
+            f"config key {key}.batch_size: {batch_size} exceeds the {n_images} training images "
+            f"of dataset {params['dataset']!r}; use at most {n_images}"
+        )
+
+
+def _fit(
+    stage: str,
+    model: SSLMethod,
+    regulariser: Regulariser,
+    images: torch.Tensor,
+    params: dict[str, Any],
+    data_version: str,
+    model_out: Path,
+    history_out: Path,
+    compute: Compute,
+    movement_out: Path | None,
+) -> None:
     spec = train_spec(params)
     log.info(
         "%s %s + %s on %s (%d images), %d epochs",
