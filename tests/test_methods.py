@@ -19,6 +19,7 @@ from sslbench.data.trifeature import generate_trifeature
 from sslbench.methods import METHODS, build_method
 from sslbench.methods.schedules import cosine_increase, linear_warmup
 from sslbench.models.resnet import BackboneSpec, build_backbone
+from sslbench.recipes import method_params
 from sslbench.training.loop import TrainSpec, train
 from sslbench.training.optim import OptimSpec, build_optimizer
 
@@ -123,7 +124,8 @@ def test_registry_schema_and_configs_agree():
     for name, (spec_cls, _) in METHODS.items():
         fields = {f.name for f in dataclasses.fields(spec_cls)}
         assert set(blocks[name]["required"]) == fields, name
-        assert set(default[name]) == fields == set(tiny[name]) == set(TINY[name]), name
+        assert set(method_params({"methods": default}, name)) == fields, name
+        assert fields == set(tiny[name]) == set(TINY[name]), name
 
 
 def test_cosine_momentum_schedule_and_linear_warmup():
@@ -433,7 +435,7 @@ def test_non_contrastive_methods_do_not_collapse(trained, images):
 def test_interrupted_run_resumes_to_the_same_state(name, images, tmp_path):
     """Queues, centres, targets and progress are in state_dict(): a resumed run is exact."""
     overrides = {"queue_length": 32} if name == "swav" else {}
-    spec = dataclasses.replace(SPEC, epochs=2, augment=AugmentSpec())
+    spec = dataclasses.replace(SPEC, epochs=2, augment=(AugmentSpec(),))
     data = images[:64]
     reference = _model(name, **overrides)
     train(reference, data, spec, tmp_path / "full")

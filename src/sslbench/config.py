@@ -141,7 +141,7 @@ def variant_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list
         allowed = schema["properties"][protocol]["properties"]["runs"]["properties"]
         for name, methods in config.get(protocol, {}).get("runs", {}).items():
             kind = regularisers.get(name, {}).get("kind")
-            if name in allowed:
+            if name in allowed or not methods:  # an empty list trains nothing (a cleared run)
                 continue
             if kind not in allowed:
                 errors.append(
