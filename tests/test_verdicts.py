@@ -342,3 +342,45 @@ def test_paired_claims_without_their_models_are_not_run(repo):
     reasons = dict(zip(table["claim"], table["evidence"], strict=True))
     temperature = next(c for c in claims if "no_l2_norm_temperature" in c["compare"]["treated"])
     assert "per-dimension" in reasons[temperature["statement"]]
+
+
+def test_qscore_claims_are_decided_at_the_papers_and_the_selected_epsilon(repo):
+    """One row at ε = 4 (chance: contradicted) and one at the validation pick (a predictor)."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from sslbench.report.tables import RunResult, claims_table, epsilon_grid_table
+
+    claim = next(c for c in _registry(repo)["claims"] if c["id"] == "qscore-v2-auroc")
+    grid = [
+        {"epsilon": e, "lower_percentile": 50.0, "upper_percentile": 95.0, "n_discriminative": 9}
+        | {"empty_share": s, "auroc": a, "auprc": 0.5}
+        for e, s, a in ((4.0, 0.97, 0.517), (1.0, 0.0, 0.70))
+    ]
+    selected = _auroc_summary([0.66, 0.74]) | {
+        "epsilon": 1.0,
+        "lower_percentile": 50.0,
+        "upper_percentile": 95.0,
+        "validation": {"auroc": 0.71},
+    }
+    summary = _auroc_summary([0.502, 0.522]) | {"epsilon_grid": grid, "selected": selected}
+    run = RunResult(
+        "d/simclr/seed0",
+        "d/simclr/seed0",
+        "pretrain-none",
+        summary,
+        {},
+        [],
+        pd.DataFrame(),
+        {},
+        {},
+        "",
+    )
+    table = claims_table([claim], [run])
+    assert table["verdict"].tolist() == [CONTRADICTED, REPLICATED]
+    assert "selected ε = 1" in table["run"].iloc[1]
+    shown = epsilon_grid_table([run])
+    assert shown["selected on validation"].tolist() == [False, True]
+    skipped = replace(run, summary=summary | {"selected": {"skipped": "x"}})
+    assert claims_table([claim], [skipped])["verdict"].tolist() == [CONTRADICTED]

@@ -179,7 +179,7 @@ def _add_claim_rows(
             continue
         rows.append(_claim_row(claim, run.name, evaluate_claim(claim, run.summary, run.scores)))
         selected = run.summary.get("selected")
-        if claim.get("at_selected") and selected is not None:
+        if claim.get("at_selected") and selected is not None and "skipped" not in selected:
             label = (
                 f"{run.name} at selected ε = {selected['epsilon']:g}, window "
                 f"{selected['lower_percentile']:g}–{selected['upper_percentile']:g} "
@@ -261,16 +261,10 @@ def epsilon_grid_table(runs: list[RunResult]) -> pd.DataFrame:
         if "epsilon_grid" not in summary:
             continue
         chosen = summary["selected"]
+        pick = tuple(chosen.get(k) for k in ("epsilon", "lower_percentile", "upper_percentile"))
         for row in summary["epsilon_grid"]:
             key = (row["epsilon"], row["lower_percentile"], row["upper_percentile"])
-            rows.append(
-                {"run": run.name}
-                | row
-                | {
-                    "selected on validation": key
-                    == (chosen["epsilon"], chosen["lower_percentile"], chosen["upper_percentile"])
-                }
-            )
+            rows.append({"run": run.name} | row | {"selected on validation": key == pick})
     if not rows:
         return pd.DataFrame()
     return pd.DataFrame(rows).set_index(["run", "epsilon", "lower_percentile", "upper_percentile"])

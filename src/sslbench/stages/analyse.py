@@ -56,7 +56,8 @@ def validation_grid(
 ) -> list[dict[str, float]]:
     """The ε × window grid on a held-out part of the *train* set: a linear probe trained on the
     rest gives the validation samples' correctness, D comes from the rest's A. The test split is
-    not an argument, so the selection cannot read it."""
+    not an argument, so the selection cannot read it. Empty when the validation correctness has
+    a single class (AUROC undefined: nothing to select on)."""
     cfg = params["qscore"]
     fit, val = validation_split(len(h_train), cfg["grid"]["validation_fraction"], params["seed"])
     h = torch.from_numpy(h_train)
@@ -67,10 +68,14 @@ def validation_grid(
         y_train[val],
         LinearProbeSpec(**params["linear_probe"], seed=params["seed"]),
     )
+    correct = probe.correct.numpy()
+    if correct.all() or not correct.any():
+        log.warning("validation probe is all right or all wrong: no ε × window selection")
+        return []
     return epsilon_window_grid(
         h_train[fit],
         h_train[val],
-        probe.correct.numpy(),
+        correct,
         cfg["grid"]["epsilons"],
         grid_windows(cfg),
         cfg["exclude_inactive"],
@@ -142,7 +147,8 @@ def run(
         name: predictor_stats(scores[name].to_numpy(), correct, cfg, params["seed"])
         for name in scores.columns
     }
-    choice = select_epsilon_window(validation_grid(h_train, y_train, params))
+    validation = validation_grid(h_train, y_train, params)
+    choice = select_epsilon_window(validation) if validation else None
     sparsity, sparsity_ci = sparsity_percent(h_test, cfg, params["seed"])
     summary = {
         "metrics": table,
@@ -160,7 +166,9 @@ def run(
             grid_windows(cfg),
             cfg["exclude_inactive"],
         ),
-        "selected": selected_summary(h_train, h_test, correct, choice, params),
+        "selected": selected_summary(h_train, h_test, correct, choice, params)
+        if choice
+        else {"skipped": "the validation probe's correctness has a single class"},
     }
     with tracked_run(
         run_name(params, "analyse"),
@@ -170,21 +178,23 @@ def run(
         mlflow.log_metrics(
             {f"{name}_{k}": v[k] for name, v in table.items() for k in ("auroc", "auprc")}
             | {"share_correct": summary["share_correct"], "sparsity_percent": sparsity}
-            | {
-                "selected_epsilon": choice["epsilon"],
-                "selected_q_score_auroc": summary["selected"]["metrics"]["q_score"]["auroc"],
-            }
+            | (
+                {
+                    "selected_epsilon": choice["epsilon"],
+                    "selected_q_score_auroc": summary["selected"]["metrics"]["q_score"]["auroc"],
+                }
+                if choice
+                else {}
+            )
         )
         write_json(summary_out, summary)
         mlflow.log_artifact(str(summary_out))
     log.info(
-        "Q-Score AUROC %.4f AUPRC %.4f (share correct %.3f); selected ε %.2f window %s: AUROC %.4f",
+        "Q-Score AUROC %.4f AUPRC %.4f (share correct %.3f); selected on validation: %s",
         table["q_score"]["auroc"],
         table["q_score"]["auprc"],
         summary["share_correct"],
-        choice["epsilon"],
-        (choice["lower_percentile"], choice["upper_percentile"]),
-        summary["selected"]["metrics"]["q_score"]["auroc"],
+        choice,
     )
     # per-sample columns the report's paired claims read: predictions (did the model move?),
     # the probe's confidence and |L_i| at the paper's ε (001 Fig. A.10)
