@@ -209,3 +209,98 @@ def test_discriminative_from_config_uses_the_blocks_epsilon_and_window():
     np.testing.assert_array_equal(a, activation_percentage(h, 1.0))
     np.testing.assert_array_equal(d, discriminative_features(a, 40, 90))
     assert not np.array_equal(d, discriminative_features(activation_percentage(h, 4.0), 40, 90))
+
+
+# --- 001's "empirically selected" ε and window (issue 18) -----------------------------------
+
+
+def planted(n: int, seed: int, spike: float = 2.6, r: int = 64, classes: int = 10):
+    """Uniform h (a feature's z-score in its row never exceeds √3 ≈ 1.73) where 60 % of the
+    samples, the "correct" ones, carry their class's feature at z-score ``spike``: only an
+    ε between 1.73 and ``spike`` isolates the class features, and every one of them must be
+    in D (window 0–100 of the active features)."""
+    rng = np.random.default_rng(seed)
+    h = rng.random((n, r))
+    labels = rng.integers(0, classes, n)
+    has = rng.random(n) < 0.6
+    for i in np.flatnonzero(has):
+        value = 0.5
+        for _ in range(50):  # the spike enters its own row's mean and std: iterate
+            h[i, labels[i]] = value
+            value = h[i].mean() + spike * h[i].std()
+        h[i, labels[i]] = value
+    return h, labels, has
+
+
+EPSILONS = [1.0, 2.0, 3.0, 4.0]
+WINDOWS = [(50.0, 95.0), (0.0, 100.0)]
+
+
+def test_epsilon_grid_finds_the_planted_epsilon_and_counts_ties() -> None:
+    from sslbench.analysis.qscore import epsilon_window_grid, select_epsilon_window
+
+    h, _, has = planted(2000, 0)
+    rows = epsilon_window_grid(h[:1500], h[1500:], has[1500:], EPSILONS, WINDOWS, True)
+    by_key = {(r["epsilon"], r["lower_percentile"], r["upper_percentile"]): r for r in rows}
+    # ε = 4 (and 3): nothing is highly activating, every sample ties at Q = 0, AUROC 0.5
+    assert by_key[4.0, 50.0, 95.0]["empty_share"] == 1.0
+    assert (
+        by_key[4.0, 50.0, 95.0]["auroc"] == 0.5 and by_key[4.0, 50.0, 95.0]["n_discriminative"] == 0
+    )
+    # ε = 1: noise features enter every L_i, no ties, a poor ranking
+    assert by_key[1.0, 0.0, 100.0]["empty_share"] == 0.0 and by_key[1.0, 0.0, 100.0]["auroc"] < 0.7
+    # ε = 2 with every active feature: the samples without a spike (40 %) tie, the rest rank
+    best = select_epsilon_window(rows)
+    assert (best["epsilon"], best["lower_percentile"], best["upper_percentile"]) == (
+        2.0,
+        0.0,
+        100.0,
+    )
+    assert best["auroc"] > 0.95 and abs(best["empty_share"] - (1 - has[1500:].mean())) < 0.05
+
+
+def test_never_active_features_are_not_discriminative() -> None:
+    # 6 of 10 features never activate: P50(A) = 0, so the paper's window takes them all
+    a = np.array([0.0] * 6 + [10.0, 20.0, 30.0, 40.0])
+    np.testing.assert_array_equal(discriminative_features(a, 50.0, 95.0), range(9))
+    # over the active features [10, 20, 30, 40]: P50 = 25, P95 = 38.5 -> D = {feature 8 (30)}
+    np.testing.assert_array_equal(
+        discriminative_features(a, 50.0, 95.0, exclude_inactive=True), [8]
+    )
+    assert discriminative_features(np.zeros(4), 0.0, 100.0, exclude_inactive=True).size == 0
+
+
+def test_selection_uses_the_train_split_only(monkeypatch) -> None:
+    """ε and the window are chosen on a validation part of the train set (probe trained on the
+    rest): every array the grid sees is made of train rows, and the choice follows the train
+    set even when the test split would prefer another ε."""
+    import torch
+
+    from sslbench.analysis.qscore import select_epsilon_window
+    from sslbench.stages import analyse
+
+    h_train, y_train, _ = planted(1500, 1)
+    seen = []
+    real = analyse.epsilon_window_grid
+
+    def spy(population, evaluated, correct, *args):
+        seen.extend([population, evaluated])
+        return real(population, evaluated, correct, *args)
+
+    monkeypatch.setattr(analyse, "epsilon_window_grid", spy)
+    params = {
+        "seed": 0,
+        "qscore": {
+            "exclude_inactive": True,
+            "grid": {"epsilons": EPSILONS, "windows": WINDOWS, "validation_fraction": 0.25},
+        },
+        "linear_probe": {"epochs": 30, "batch_size": 128, "lr": 1e-2, "weight_decay": 0.0},
+    }
+    choice = select_epsilon_window(
+        analyse.validation_grid(h_train, torch.from_numpy(y_train), params)
+    )
+    assert (choice["epsilon"], choice["upper_percentile"]) == (2.0, 100.0)
+    train_rows = {row.tobytes() for row in h_train}
+    assert seen and all(row.tobytes() in train_rows for array in seen for row in array)
+    fit, val = seen[0], seen[1]
+    assert len(fit) + len(val) == len(h_train) and len(val) == 375

@@ -11,7 +11,7 @@ from sslbench.analysis.bootstrap import bootstrap_mean_difference
 from sslbench.analysis.readout import ReadoutSpec, cross_validated_accuracy
 from sslbench.report.representation import evaluate_representation_claim
 from sslbench.report.suppression import evaluate_suppression_claim, seed_interval
-from sslbench.report.tables import NOT_RUN, claims_table
+from sslbench.report.tables import claims_table
 
 
 @dataclass
@@ -148,11 +148,11 @@ def test_bootstrap_mean_difference_brackets_the_true_difference():
     assert low < 1.0 < high and low > 0.7 and diff == pytest.approx(1.0, abs=0.2)
 
 
-def _sweep(effect, noise, seeds=3, seed=0):
+def _sweep(effect, noise, seeds=3, seed=0, taus=(0.05, 0.5)):
     """Readouts where IFM adds ``effect`` to every factor, shape falls and colour rises with τ."""
     rng = np.random.default_rng(seed)
     rows = []
-    for tau in (0.05, 0.5):
+    for tau in taus:
         for reg in ("none", "ifm"):
             for s in range(seeds):
                 bonus = effect if reg == "ifm" else 0.0
@@ -172,30 +172,53 @@ def _sweep(effect, noise, seeds=3, seed=0):
 
 @pytest.mark.parametrize(("effect", "verdict"), [(0.1, "replicated"), (-0.1, "contradicted")])
 def test_ifm_claim_follows_the_sign_of_a_clear_effect(effect, verdict):
-    claim = {"suppression": {"kind": "ifm_improves", "factor": "shape", "treated": "ifm"}}
+    claim = {
+        "suppression": {
+            "kind": "ifm_improves",
+            "factor": "shape",
+            "treated": "ifm",
+            "min_effect": 0.003,
+        }
+    }
     result = evaluate_suppression_claim(claim, _sweep(effect, noise=0.005))
     assert result["verdict"] == verdict and result["ours"] == pytest.approx(effect, abs=0.01)
 
 
 def test_ifm_claim_on_noise_is_inconclusive():
-    claim = {"suppression": {"kind": "ifm_improves", "factor": "shape", "treated": "ifm"}}
+    claim = {
+        "suppression": {
+            "kind": "ifm_improves",
+            "factor": "shape",
+            "treated": "ifm",
+            "min_effect": 0.003,
+        }
+    }
     assert evaluate_suppression_claim(claim, _sweep(0.0, noise=0.2))["verdict"] == "inconclusive"
 
 
 def test_temperature_tradeoff_and_loss_correlation_verdicts():
     table = _sweep(0.0, noise=0.005)
-    colour = {"kind": "temperature_tradeoff", "factor": "colour", "better": "high"}
-    shape = {"kind": "temperature_tradeoff", "factor": "shape", "better": "low"}
+    colour = {"kind": "temperature_tradeoff", "factor": "colour", "better": "high", "min_effect": 0}
+    shape = {"kind": "temperature_tradeoff", "factor": "shape", "better": "low", "min_effect": 0}
     assert evaluate_suppression_claim({"suppression": colour}, table)["verdict"] == "replicated"
     assert evaluate_suppression_claim({"suppression": shape}, table)["verdict"] == "replicated"
     wrong = shape | {"better": "high"}
     assert evaluate_suppression_claim({"suppression": wrong}, table)["verdict"] == "contradicted"
-    # loss rises with τ, shape error rises with τ: positive correlation, against 004's sign.
-    negative = {"kind": "correlation", "factor": "shape", "sign": "negative"}
+    # two τ values (× 2 regularisers) only: r would restate the τ trade-off, so it is not decided
+    negative = {"kind": "correlation", "factor": "shape", "sign": "negative", "min_settings": 10}
+    result = evaluate_suppression_claim({"suppression": negative}, table)
+    assert result["verdict"] == "inconclusive" and "4 hyper-parameter setting" in result["detail"]
+    # over ten τ values: loss rises with τ, shape error rises with τ: positive r, against 004
+    table = _sweep(0.0, noise=0.005, seeds=1, taus=np.linspace(0.05, 0.5, 10))
     result = evaluate_suppression_claim({"suppression": negative}, table)
     assert result["ours"] > 0.9 and result["verdict"] == "contradicted"
     # colour accuracy rises with τ, so colour error falls as the loss rises: negative r.
-    colour_error = {"kind": "correlation", "factor": "colour", "sign": "negative"}
+    colour_error = {
+        "kind": "correlation",
+        "factor": "colour",
+        "sign": "negative",
+        "min_settings": 10,
+    }
     assert evaluate_suppression_claim({"suppression": colour_error}, table)["verdict"] == (
         "replicated"
     )
@@ -210,7 +233,7 @@ def test_missing_sweep_makes_suppression_claims_not_run():
         "suppression": {"kind": "ifm_improves", "factor": "shape", "treated": "ifm"},
     }
     table = claims_table([claim], [], None, None)
-    assert table["verdict"].tolist() == [NOT_RUN["verdict"]]
+    assert table["verdict"].tolist() == ["not run"]
 
 
 def test_seed_interval_needs_two_values():
@@ -228,3 +251,35 @@ def test_cross_validated_readout_separates_informative_from_noise_features():
     spec = ReadoutSpec(folds=5)
     assert cross_validated_accuracy(informative, labels, spec, 0)[0] > 0.9
     assert cross_validated_accuracy(noise, labels, spec, 0)[0] < 0.45
+
+
+@pytest.mark.parametrize(
+    ("gap", "verdict"), [(0.1, "replicated"), (-0.1, "contradicted"), (0.0, "inconclusive")]
+)
+def test_factor_above_compares_two_readouts_of_the_same_encoders(gap, verdict):
+    table = _sweep(0.0, noise=0.01)
+    table["texture"] = table["shape"] + gap + np.random.default_rng(3).normal(0, 0.01, len(table))
+    rule = {"kind": "factor_above", "factor": "texture", "other": "shape", "min_effect": 0.0}
+    assert evaluate_suppression_claim({"suppression": rule}, table)["verdict"] == verdict
+
+
+def test_core_iou_is_compared_with_its_chance_level():
+    """A heatmap spread uniformly scores the core's area: that is not "on the core"."""
+    rng = np.random.default_rng(0)
+    area = np.full(300, 0.25)
+    correct = [True] * 300
+
+    def runs(core):
+        interp = _interp(core, correct) | {"core_area": area.tolist()}
+        return [FakeRun("d/m/seed0", "pretrain-none", interpretability=interp)]
+
+    rule = {"kind": "miou", "compare": "core_vs_chance", "group": "correct"}
+    uniform = evaluate_representation_claim(
+        {"representation": rule}, runs(area + rng.normal(0, 0.05, 300))
+    )
+    assert uniform[0][1]["verdict"] == "inconclusive"
+    focused = evaluate_representation_claim({"representation": rule}, runs(area + 0.2))
+    assert focused[0][1]["verdict"] == "replicated"
+    # 40 % of the heatmap on a quarter of the image: above chance, though below "spurious"
+    below_half = evaluate_representation_claim({"representation": rule}, runs(np.full(300, 0.4)))
+    assert below_half[0][1]["verdict"] == "replicated"

@@ -17,7 +17,12 @@ rule qscore:
         "../envs/sslbench.yaml"
     threads: 1
     params:
-        cfg=lambda wc: as_json(run_id(wc) | {"qscore": config["analysis"]["qscore"]}),
+        cfg=lambda wc: as_json(
+            run_id(wc)
+            | {"target": config["datasets"][wc.dataset]["target"]}
+            | {"qscore": config["analysis"]["qscore"]}
+            | {"linear_probe": config["evaluation"]["linear_probe"]}
+        ),
         data=lambda wc: f"{DATA}/{wc.dataset}",
     shell:
         '"$SSLBENCH_PYTHON" -m sslbench.cli analyse --threads {threads} --params {params.cfg:q} --dataset-dir {params.data:q}'

@@ -20,7 +20,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-__all__ = ["auroc_auprc", "roc_pr_curves", "single_class"]
+__all__ = ["auroc_auprc", "changed_share", "roc_pr_curves", "single_class"]
 
 
 def _validate(score: ArrayLike, correct: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -107,3 +107,15 @@ def roc_pr_curves(score: ArrayLike, correct: ArrayLike) -> dict[str, np.ndarray]
         "recall": recall,
         "pr_thresholds": pr_thr,
     }
+
+
+def changed_share(predictions: ArrayLike, reference: ArrayLike) -> float:
+    """Share of samples whose predicted label differs between two models on the same test set
+    (issue 17: a treated model whose predictions barely changed from the model it started from
+    "did not move", and a claim about it cannot be decided)."""
+    a, b = np.asarray(predictions), np.asarray(reference)
+    if a.shape != b.shape or a.ndim != 1 or a.size == 0:
+        raise ValueError(
+            f"predictions must be non-empty 1-D arrays of one shape: {a.shape}, {b.shape}"
+        )
+    return float(np.mean(a != b))

@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from sslbench.analysis.prediction import auroc_auprc
+
 __all__ = [
     "DEFAULT_EPSILON",
     "DEFAULT_LOWER_PERCENTILE",
@@ -37,10 +39,14 @@ __all__ = [
     "activation_percentage",
     "discriminative_features",
     "discriminative_from_config",
+    "empty_intersection",
+    "epsilon_window_grid",
     "highly_activating",
     "l2_normalise",
     "q_score",
     "q_score_v1",
+    "select_epsilon_window",
+    "validation_split",
 ]
 
 #: epsilon of the highly activating set, 001 §"Discriminative Features" ("We use eps = 4").
@@ -153,6 +159,7 @@ def discriminative_features(
     activation_pct: ArrayLike,
     lower_percentile: float = DEFAULT_LOWER_PERCENTILE,
     upper_percentile: float = DEFAULT_UPPER_PERCENTILE,
+    exclude_inactive: bool = False,
 ) -> np.ndarray:
     """Indices of the discriminative features ``D``.
 
@@ -167,6 +174,11 @@ def discriminative_features(
         activation_pct: ``(r,)`` activation percentages from :func:`activation_percentage`.
         lower_percentile: lower percentile of ``A`` (paper: 50).
         upper_percentile: upper percentile of ``A`` (paper: 95).
+        exclude_inactive: when True, features that are never highly activating (``A_j = 0``)
+            are not discriminative and the percentiles are taken over the active features
+            only. 001's window assumes most features activate somewhere (its Fig. 1); where
+            more than half never do, ``P_50(A) = 0`` and the paper's window would call every
+            never-active feature "discriminative" (the lower tail, which 001 excludes).
 
     Returns:
         Sorted int64 array of feature indices ``j`` in ``D``.
@@ -181,18 +193,26 @@ def discriminative_features(
             "need 0 <= lower_percentile <= upper_percentile <= 100, got "
             f"{lower_percentile} and {upper_percentile}"
         )
-    lo, hi = np.percentile(a, [lower_percentile, upper_percentile])
-    return np.flatnonzero((a >= lo) & (a <= hi)).astype(np.int64)
+    eligible = a > 0 if exclude_inactive else np.ones(a.shape, dtype=bool)
+    if not eligible.any():
+        return np.zeros(0, dtype=np.int64)
+    lo, hi = np.percentile(a[eligible], [lower_percentile, upper_percentile])
+    return np.flatnonzero(eligible & (a >= lo) & (a <= hi)).astype(np.int64)
 
 
 def discriminative_from_config(
     h_train: ArrayLike, cfg: Mapping[str, Any]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(A, D)`` of a population with a config block's ``epsilon``, ``lower_percentile`` and
-    ``upper_percentile`` (``analysis.qscore`` or ``regularisers.qscore``): the one place every
-    stage derives 001's discriminative features from the train set."""
+    """``(A, D)`` of a population with a config block's ``epsilon``, ``lower_percentile``,
+    ``upper_percentile`` and ``exclude_inactive`` (``analysis.qscore``, or ``regularisers.qscore``
+    where the key is optional and false when absent, the regulariser's behaviour before the key
+    existed): the one place every stage derives 001's discriminative features from the train
+    set."""
     a = activation_percentage(h_train, cfg["epsilon"])
-    return a, discriminative_features(a, cfg["lower_percentile"], cfg["upper_percentile"])
+    d = discriminative_features(
+        a, cfg["lower_percentile"], cfg["upper_percentile"], cfg.get("exclude_inactive", False)
+    )
+    return a, d
 
 
 def q_score(
@@ -224,8 +244,15 @@ def q_score(
     Returns:
         float64 ``(N,)`` array of Q-Scores (``>= 0`` when ``epsilon >= 0``).
     """
-    hn = l2_normalise(h)
-    r = hn.shape[1]
+    hn, mu, selected = _intersection(h, discriminative, epsilon)
+    count = np.count_nonzero(selected, axis=1).astype(np.float64)
+    # sum_{L_i ∩ D} (h_ij - mu_i) = sum_{L_i ∩ D} h_ij - |L_i ∩ D| mu_i: no N × r temporary
+    total = np.einsum("ij,ij->i", hn, selected) - mu * count
+    return _safe_divide(total, count)
+
+
+def _discriminative_mask(discriminative: ArrayLike, r: int) -> np.ndarray:
+    """``D`` (int indices or a bool mask of length ``r``) as a bool mask of length ``r``."""
     d = np.asarray(discriminative)
     d_mask = np.zeros(r, dtype=bool)
     if d.dtype == bool:
@@ -239,13 +266,23 @@ def q_score(
         if idx.size and (idx.min() < 0 or idx.max() >= r):
             raise ValueError(f"discriminative indices must lie in [0, {r}), got {idx}")
         d_mask[idx] = True
+    return d_mask
 
+
+def _intersection(
+    h: ArrayLike, discriminative: ArrayLike, epsilon: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Normalised ``h``, its row means ``mu_i`` and the bool ``(N, r)`` mask of ``L_i ∩ D``."""
+    hn = l2_normalise(h)
+    d_mask = _discriminative_mask(discriminative, hn.shape[1])
     mu, sigma = _row_mean_std(hn)
-    selected = (hn > (mu + float(epsilon) * sigma)[:, None]) & d_mask[None, :]
-    count = np.count_nonzero(selected, axis=1).astype(np.float64)
-    # sum_{L_i ∩ D} (h_ij - mu_i) = sum_{L_i ∩ D} h_ij - |L_i ∩ D| mu_i: no N × r temporary
-    total = np.einsum("ij,ij->i", hn, selected) - mu * count
-    return _safe_divide(total, count)
+    return hn, mu, (hn > (mu + float(epsilon) * sigma)[:, None]) & d_mask[None, :]
+
+
+def empty_intersection(h: ArrayLike, discriminative: ArrayLike, epsilon: float) -> np.ndarray:
+    """Bool ``(N,)``: True where ``L_i ∩ D = ∅``, the samples eq. (1) leaves undefined and
+    :func:`q_score` sets to 0 (all tied at the bottom of the ranking)."""
+    return ~_intersection(h, discriminative, epsilon)[2].any(axis=1)
 
 
 def q_score_v1(h: ArrayLike) -> np.ndarray:
@@ -266,3 +303,57 @@ def q_score_v1(h: ArrayLike) -> np.ndarray:
     """
     arr = _as_representations(h)
     return _safe_divide(_z_score_of_max(arr), np.abs(arr).sum(axis=1))
+
+
+def validation_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded split of ``n`` train samples into (fit, validation) indices, ``fraction`` of them
+    held out for validation: the split on which ε and the window are selected (001: "empirically
+    selected", "can be further tuned for each model-dataset pair"), so that the test split
+    decides the claim and never the choice."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"validation fraction must lie in (0, 1), got {fraction}")
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = max(1, round(fraction * n))
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def epsilon_window_grid(
+    h_population: ArrayLike,
+    h_eval: ArrayLike,
+    correct: ArrayLike,
+    epsilons: list[float],
+    windows: list[tuple[float, float]],
+    exclude_inactive: bool,
+) -> list[dict[str, float]]:
+    """Q-Score v2 at every ε × percentile window: ``D`` from ``h_population`` (A_j at that ε),
+    scores on ``h_eval``, each row with |D|, the share of ``h_eval`` samples with
+    ``L_i ∩ D = ∅`` (Q = 0, tied) and the AUROC / AUPRC of Q predicting ``correct``."""
+    rows = []
+    for epsilon in epsilons:
+        a = activation_percentage(h_population, epsilon)
+        for lower, upper in windows:
+            d = discriminative_features(a, lower, upper, exclude_inactive)
+            auroc, auprc = auroc_auprc(q_score(h_eval, d, epsilon), correct)
+            rows.append(
+                {
+                    "epsilon": float(epsilon),
+                    "lower_percentile": float(lower),
+                    "upper_percentile": float(upper),
+                    "n_discriminative": int(d.size),
+                    "empty_share": float(empty_intersection(h_eval, d, epsilon).mean()),
+                    "auroc": auroc,
+                    "auprc": auprc,
+                }
+            )
+    return rows
+
+
+def select_epsilon_window(rows: list[dict[str, float]]) -> dict[str, float]:
+    """The grid row of highest AUROC (ties: fewer tied samples, then the larger ε, then the
+    paper's order of windows as listed) — applied to validation rows only."""
+    if not rows:
+        raise ValueError("empty ε × window grid")
+    return max(
+        enumerate(rows),
+        key=lambda item: (item[1]["auroc"], -item[1]["empty_share"], item[1]["epsilon"], -item[0]),
+    )[1]

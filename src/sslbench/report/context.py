@@ -53,6 +53,6 @@ def load_context(
         collapse=collapse,
         suppression=suppression,
         registry=registry,
-        claims=claims_table(registry["claims"], runs, collapse, suppression),
+        claims=claims_table(registry["claims"], runs, collapse, suppression, registry["movement"]),
         mlflow=mlflow_runs(tracking_uri, experiment),
     )

@@ -11,8 +11,12 @@ Claims are decided per setting (dataset/method) over its seeds:
   every one (contradicted);
 * ``less_than`` — a value of variant ``a`` is below that of variant ``b`` in each seed (by
   separate bootstrap intervals where the values have them);
-* ``miou`` — a bootstrap interval (samples pooled over seeds) of a difference of mean IoUs lies
-  above 0 (replicated), below 0 (contradicted) or contains it (inconclusive).
+* ``miou`` — a bootstrap interval (samples pooled over seeds) of a difference of mean IoUs (or
+  of the core IoU and its chance level, the core's area) lies above 0 (replicated), below 0
+  (contradicted) or contains it (inconclusive).
+
+``curve_matches`` with ``b: full`` compares a curve with the probe on all of h (001's
+"compress by up to 40 % with little loss").
 """
 
 from __future__ import annotations
@@ -47,7 +51,14 @@ def curve_points(run: Any, rule: dict[str, Any]) -> tuple[np.ndarray, np.ndarray
     curves = run.representation["compression"]
     keep = np.asarray(curves["keep_percent"]) / 100.0
     inside = (keep >= rule.get("keep_min", 0.0) - 1e-9) & (keep <= rule.get("keep_max", 1.0) + 1e-9)
-    return np.asarray(curves[rule["a"]])[inside], np.asarray(curves[rule["b"]])[inside]
+    a = np.asarray(curves[rule["a"]])
+    # b "full": the probe on all of h (curve a at keep 100 %), for "compress with little loss"
+    b = (
+        np.full_like(a, a[np.argmax(keep)])
+        if rule["b"] == "full"
+        else np.asarray(curves[rule["b"]])
+    )
+    return a[inside], b[inside]
 
 
 def curve_verdict(runs: list[Any], rule: dict[str, Any]) -> dict[str, Any] | None:
@@ -142,13 +153,20 @@ def iou_samples(runs: list[Any], group: str | None, key: str) -> np.ndarray:
 
 
 def miou_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """``rule.compare``: ``core_vs_spurious`` (one ``group``), ``correct_vs_misclassified``
-    (core IoU) or ``variants`` (core IoU of ``treated`` − ``control``)."""
+    """``rule.compare``: ``core_vs_chance`` (one ``group``: core IoU − the core's area fraction,
+    what a uniform heatmap scores), ``core_vs_spurious`` (one ``group``),
+    ``correct_vs_misclassified`` (core IoU) or ``variants`` (core IoU of ``treated`` −
+    ``control``)."""
     rows = []
     variant = rule.get("variant", "pretrain-none")
     settings = by_setting(runs, rule.get("control", variant))
     for setting, control_runs in sorted(settings.items()):
-        if rule["compare"] == "core_vs_spurious":
+        if rule["compare"] == "core_vs_chance":
+            core = iou_samples(control_runs, rule["group"], "iou_core")
+            area = iou_samples(control_runs, rule["group"], "core_area")
+            a, b = core - area, None
+            label = f"{setting}: {rule['group']} core IoU − core area (chance)"
+        elif rule["compare"] == "core_vs_spurious":
             core = iou_samples(control_runs, rule["group"], "iou_core")
             spurious = iou_samples(control_runs, rule["group"], "iou_spurious")
             a, b, label = core - spurious, None, f"{setting}: {rule['group']} core − spurious"

@@ -85,7 +85,12 @@ def correlation(table: pd.DataFrame, factor: str) -> dict[str, float]:
 
 
 def paired_differences(table: pd.DataFrame, factor: str, rule: dict[str, Any]) -> np.ndarray:
-    """Per-seed differences of ``factor``'s accuracy that a rule compares."""
+    """Per-seed differences of ``factor``'s accuracy that a rule compares (``factor_above``: the
+    same encoder's readout of ``factor`` minus that of ``other``, every encoder)."""
+    if rule["kind"] == "factor_above":
+        if rule["other"] not in table:
+            return np.zeros(0)
+        return (table[factor] - table[rule["other"]]).dropna().to_numpy()
     if rule["kind"] == "temperature_tradeoff":
         plain = table[table["regulariser"] == "none"]
         low_tau, high_tau = plain["tau"].min(), plain["tau"].max()
@@ -106,6 +111,17 @@ def evaluate_suppression_claim(claim: dict[str, Any], table: pd.DataFrame) -> di
     if table.empty or rule["factor"] not in table:
         return None
     if rule["kind"] == "correlation":
+        settings = len(table[["tau", "regulariser"]].drop_duplicates())
+        if settings < rule["min_settings"]:
+            return {
+                "ours": float("nan"),
+                "detail": (
+                    f"inconclusive — {settings} hyper-parameter setting(s) (τ × regulariser) "
+                    f"across {len(table)} encoders, fewer than {rule['min_settings']}: r would "
+                    "restate the between-setting (temperature) difference"
+                ),
+                "verdict": INCONCLUSIVE,
+            }
         c = correlation(table, rule["factor"])
         sign = -1.0 if rule["sign"] == "negative" else 1.0
         interval = (sign * c["low"], sign * c["high"]) if sign > 0 else (-c["high"], -c["low"])
@@ -123,5 +139,8 @@ def evaluate_suppression_claim(claim: dict[str, Any], table: pd.DataFrame) -> di
         if np.isfinite(low)
         else "no interval (one seed)"
     )
-    detail = f"Δ accuracy {mean:+.4f}, {interval}, {diffs.size} pair(s)"
-    return {"ours": mean, "detail": detail, "verdict": ci_above((low, high), 0.0)}
+    minimal = float(rule["min_effect"])
+    detail = (
+        f"Δ accuracy {mean:+.4f}, {interval}, {diffs.size} pair(s), minimal effect {minimal:.3f}"
+    )
+    return {"ours": mean, "detail": detail, "verdict": ci_above((low, high), minimal)}

@@ -9,11 +9,12 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from sslbench.analysis.prediction import changed_share
 from sslbench.io import read_json
 from sslbench.report.collapse import evaluate_collapse_claim
 from sslbench.report.representation import evaluate_representation_claim
 from sslbench.report.suppression import evaluate_suppression_claim
-from sslbench.report.verdicts import evaluate_claim, evaluate_paired_claim
+from sslbench.report.verdicts import did_not_move, evaluate_claim, evaluate_paired_claim
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ def claims_table(
     runs: list[RunResult],
     collapse: dict[str, list[dict[str, Any]]] | None = None,
     suppression: pd.DataFrame | None = None,
+    movement: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """One row per claim × run (or × pair of runs): the paper's number, ours, and the verdict.
 
@@ -81,13 +83,17 @@ def claims_table(
     pretrain-none); paired claims (``compare``) to every group holding both variants;
     ``collapse`` claims to 002's controlled experiments; ``representation`` claims to the
     per-model analyses (:mod:`sslbench.report.representation`); ``suppression`` claims to 004's
-    sweep (:mod:`sslbench.report.suppression`).
+    sweep (:mod:`sslbench.report.suppression`); ``pending`` claims (a measurement the pipeline
+    does not make yet) read "not run" with their reason. ``movement`` (the registry's block)
+    makes a paired claim on a model that did not move from its start inconclusive.
     """
     rows: list[dict[str, Any]] = []
     by_key = {(run.group, run.variant): run for run in runs}
     for claim in claims:
         before = len(rows)
-        if "collapse" in claim:
+        if "pending" in claim:
+            pass
+        elif "collapse" in claim:
             result = evaluate_collapse_claim(claim, collapse or {})
             if result is not None:
                 rows.append(_claim_row(claim, "002 controlled experiments", result))
@@ -100,41 +106,86 @@ def claims_table(
         elif "representation" in claim:
             for label, result in evaluate_representation_claim(claim, runs):
                 rows.append(_claim_row(claim, label, result))
+        elif "compare" in claim:
+            _add_paired_rows(claim, runs, by_key, rows, movement)
         else:
-            _add_claim_rows(claim, runs, by_key, rows)
+            _add_claim_rows(claim, runs, rows)
         if len(rows) == before:
-            rows.append(_claim_row(claim, "—", NOT_RUN))
+            rows.append(_claim_row(claim, "—", not_run(claim)))
     return pd.DataFrame(rows)
 
 
-NOT_RUN = {
-    "ours": float("nan"),
-    "detail": "no model of this kind in the config",
-    "verdict": "not run",
-}
+def not_run(claim: dict[str, Any]) -> dict[str, Any]:
+    """The row of a claim nothing in the run could decide, with the claim's stated reason."""
+    reason = claim.get("pending") or claim.get("not_run_reason")
+    return {
+        "ours": float("nan"),
+        "detail": reason or "no model of this kind in the config",
+        "verdict": "not run",
+    }
 
 
-def _add_claim_rows(
+def moved(
+    treated: RunResult, reference: RunResult | None, movement: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """None when ``treated`` changed at least ``min_changed_predictions`` of its test
+    predictions from ``reference`` (or there is no registry block), else the "did not move"
+    result."""
+    if movement is None or reference is None:
+        return None
+    changed = changed_share(
+        treated.scores["prediction"].to_numpy(), reference.scores["prediction"].to_numpy()
+    )
+    threshold = float(movement["min_changed_predictions"])
+    return did_not_move(changed, threshold) if changed < threshold else None
+
+
+def reference_variant(treated: str, control: str, movement: dict[str, Any] | None) -> str | None:
+    """What a treated model must have moved from: the model a fine-tune started from
+    (``movement.start`` for the ``movement.protocols``), else the control it is compared with
+    (a from-scratch regulariser whose predictions equal the control's had no effect to test)."""
+    if movement is None:
+        return None
+    return movement["start"] if treated.split("-")[0] in movement["protocols"] else control
+
+
+def _add_paired_rows(
     claim: dict[str, Any],
     runs: list[RunResult],
     by_key: dict[tuple[str, str], RunResult],
     rows: list[dict[str, Any]],
+    movement: dict[str, Any] | None,
 ) -> None:
-    if "compare" in claim:
-        treated, control = claim["compare"]["treated"], claim["compare"]["control"]
-        outcome = claim["compare"].get("outcome", "correct")
-        for group in sorted({run.group for run in runs}):
-            if (group, treated) in by_key and (group, control) in by_key:
-                result = evaluate_paired_claim(
-                    claim,
-                    by_key[group, treated].scores[outcome].to_numpy(),
-                    by_key[group, control].scores[outcome].to_numpy(),
-                )
-                rows.append(_claim_row(claim, f"{group}: {treated} vs {control}", result))
-        return
+    treated, control = claim["compare"]["treated"], claim["compare"]["control"]
+    outcome = claim["compare"].get("outcome", "correct")
+    reference = reference_variant(treated, control, movement)
+    for group in sorted({run.group for run in runs}):
+        if (group, treated) not in by_key or (group, control) not in by_key:
+            continue
+        a, b = by_key[group, treated], by_key[group, control]
+        result = moved(a, by_key.get((group, reference)), movement) or evaluate_paired_claim(
+            claim, a.scores[outcome].to_numpy(), b.scores[outcome].to_numpy()
+        )
+        rows.append(_claim_row(claim, f"{group}: {treated} vs {control}", result))
+
+
+def _add_claim_rows(
+    claim: dict[str, Any], runs: list[RunResult], rows: list[dict[str, Any]]
+) -> None:
+    """Single-model claims: one row at the configured (paper's) ε and, for claims marked
+    ``at_selected``, one at the ε × window selected on the validation split."""
     for run in runs:
-        if run.variant == claim.get("variant", "pretrain-none"):
-            rows.append(_claim_row(claim, run.name, evaluate_claim(claim, run.summary)))
+        if run.variant != claim.get("variant", "pretrain-none"):
+            continue
+        rows.append(_claim_row(claim, run.name, evaluate_claim(claim, run.summary, run.scores)))
+        selected = run.summary.get("selected")
+        if claim.get("at_selected") and selected is not None and "skipped" not in selected:
+            label = (
+                f"{run.name} at selected ε = {selected['epsilon']:g}, window "
+                f"{selected['lower_percentile']:g}–{selected['upper_percentile']:g} "
+                f"(validation AUROC {selected['validation']['auroc']:.3f})"
+            )
+            rows.append(_claim_row(claim, label, evaluate_claim(claim, selected)))
 
 
 def regulariser_table(runs: list[RunResult]) -> pd.DataFrame:
@@ -199,3 +250,21 @@ def accuracy_table(runs: list[RunResult]) -> pd.DataFrame:
             for run in runs
         ]
     ).set_index("run")
+
+
+def epsilon_grid_table(runs: list[RunResult]) -> pd.DataFrame:
+    """Q-Score v2 on the test split at every ε × window (|D|, share of samples with
+    L_i ∩ D = ∅, AUROC, AUPRC), marking the paper's setting and the one chosen on validation."""
+    rows = []
+    for run in runs:
+        summary = run.summary
+        if "epsilon_grid" not in summary:
+            continue
+        chosen = summary["selected"]
+        pick = tuple(chosen.get(k) for k in ("epsilon", "lower_percentile", "upper_percentile"))
+        for row in summary["epsilon_grid"]:
+            key = (row["epsilon"], row["lower_percentile"], row["upper_percentile"])
+            rows.append({"run": run.name} | row | {"selected on validation": key == pick})
+    if not rows:
+        return pd.DataFrame()
+    return pd.DataFrame(rows).set_index(["run", "epsilon", "lower_percentile", "upper_percentile"])

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from sslbench.analysis.bootstrap import percentile_interval
+from sslbench.analysis.bootstrap import paired_auroc_difference, paired_mean_difference
 
 REPLICATED = "replicated"
 CONTRADICTED = "contradicted"
@@ -28,20 +28,67 @@ def ci_above(interval: tuple[float, float], threshold: float) -> str:
     return INCONCLUSIVE
 
 
-def best_of(
-    value: float, others: Mapping[str, float], other_intervals: Mapping[str, tuple[float, float]]
+def minimal_threshold(rule: Mapping[str, Any], summary: Mapping[str, Any]) -> float:
+    """The minimal value a ``ci_above`` claim's interval must clear: a number, or
+    ``share_correct`` (a random score's AUPRC) plus the rule's ``margin``."""
+    if rule["threshold"] == "share_correct":
+        return float(summary["share_correct"]) + float(rule["margin"])
+    return float(rule["threshold"])
+
+
+def non_inferior(
+    own: tuple[float, float],
+    minimal: float,
+    differences: Mapping[str, tuple[float, float]],
+    margin: float,
 ) -> str:
-    """Replicated when ``value`` ≥ every other point estimate; contradicted when some other metric's
-    whole interval lies above ``value``."""
-    if all(value >= v for v in others.values()):
-        return REPLICATED
-    if any(low > value for low, _ in other_intervals.values()):
+    """A score at least as good as every other (000 Table 1's "Q-Score is the most effective"):
+    inconclusive while its own AUROC interval is not above ``minimal`` (ranking scores that
+    predict nothing says nothing) unless another is clearly better; contradicted when some
+    other's paired AUROC difference (own − other) lies wholly below −``margin``; replicated when
+    every difference's interval lies above −``margin``."""
+    if any(high < -margin for _, high in differences.values()):
         return CONTRADICTED
+    if own[0] <= minimal:
+        return INCONCLUSIVE
+    if all(low > -margin for low, _ in differences.values()):
+        return REPLICATED
     return INCONCLUSIVE
 
 
-def evaluate_claim(claim: Mapping[str, Any], summary: Mapping[str, Any]) -> dict[str, Any]:
-    """Our value and the verdict of one ``claim`` for one run's Q-Score ``summary``."""
+def _non_inferior_claim(
+    claim: Mapping[str, Any], summary: Mapping[str, Any], scores: Any
+) -> dict[str, Any]:
+    rule, score = claim["rule"], claim["score"]
+    correct = scores["correct"].to_numpy(dtype=bool)
+    differences, points = {}, {}
+    for name in rule["others"]:
+        points[name], differences[name] = paired_auroc_difference(
+            scores[score].to_numpy(),
+            scores[name].to_numpy(),
+            correct,
+            rule["bootstrap_samples"],
+            rule["confidence"],
+            0,
+        )
+    own = summary["metrics"][score]
+    verdict = non_inferior(tuple(own["auroc_ci"]), rule["minimal"], differences, rule["margin"])
+    detail = (
+        f"AUROC {own['auroc']:.3f} [{own['auroc_ci'][0]:.3f}, {own['auroc_ci'][1]:.3f}] "
+        f"(minimal {rule['minimal']:.2f}); own − other: "
+        + ", ".join(
+            f"{n} {points[n]:+.3f} [{lo:+.3f}, {hi:+.3f}]" for n, (lo, hi) in differences.items()
+        )
+        + f" (margin {rule['margin']:.2f})"
+    )
+    return {"ours": own["auroc"], "detail": detail, "verdict": verdict}
+
+
+def evaluate_claim(
+    claim: Mapping[str, Any], summary: Mapping[str, Any], scores: Any = None
+) -> dict[str, Any]:
+    """Our value and the verdict of one ``claim`` for one run's Q-Score ``summary`` (and its
+    per-sample ``scores``, which the ``non_inferior`` kind resamples)."""
     metrics = summary["metrics"]
     stat = claim["stat"]
     ours = metrics[claim["score"]]
@@ -54,53 +101,81 @@ def evaluate_claim(claim: Mapping[str, Any], summary: Mapping[str, Any]) -> dict
             "verdict": INCONCLUSIVE,
         }
     if rule["kind"] == "ci_above":
-        threshold = rule["threshold"]
-        if threshold == "share_correct":
-            threshold = summary["share_correct"]
-        verdict = ci_above(tuple(ours[f"{stat}_ci"]), float(threshold))
-        detail = f"CI [{ours[f'{stat}_ci'][0]:.3f}, {ours[f'{stat}_ci'][1]:.3f}] vs {threshold:.3f}"
-    elif rule["kind"] == "best_of":
-        others = {name: metrics[name][stat] for name in rule["others"]}
-        intervals = {name: tuple(metrics[name][f"{stat}_ci"]) for name in rule["others"]}
-        verdict = best_of(ours[stat], others, intervals)
-        best = max(others, key=others.get)
-        detail = f"best other: {best} {others[best]:.3f}"
+        threshold = minimal_threshold(rule, summary)
+        verdict = ci_above(tuple(ours[f"{stat}_ci"]), threshold)
+        detail = (
+            f"{stat.upper()} {ours[stat]:.3f}, CI [{ours[f'{stat}_ci'][0]:.3f}, "
+            f"{ours[f'{stat}_ci'][1]:.3f}] vs minimal {threshold:.3f}"
+        )
+    elif rule["kind"] == "non_inferior":
+        return _non_inferior_claim(claim, summary, scores)
     else:
-        raise ValueError(f"claims: unknown rule kind {rule['kind']!r}; allowed ci_above, best_of")
+        raise ValueError(
+            f"claims: unknown rule kind {rule['kind']!r}; allowed ci_above, non_inferior"
+        )
     return {"ours": ours[stat], "detail": detail, "verdict": verdict}
 
 
-def paired_accuracy_difference(
-    treated: np.ndarray, control: np.ndarray, n_samples: int, confidence: float, seed: int
-) -> tuple[float, tuple[float, float]]:
-    """Accuracy(treated) − accuracy(control) on the same test samples, with a paired
-    percentile-bootstrap interval (both correctness vectors resampled with the same indices)."""
-    treated, control = np.asarray(treated, dtype=float), np.asarray(control, dtype=float)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, treated.size, (n_samples, treated.size))
-    diffs = treated[idx].mean(axis=1) - control[idx].mean(axis=1)
-    low, high = percentile_interval(diffs, confidence)
-    return float(treated.mean() - control.mean()), (float(low), float(high))
+def paired_verdict(kind: str, interval: tuple[float, float], min_effect: float) -> str:
+    """Verdict of a treated − control difference against the claim's minimal effect:
+
+    * ``improves`` — replicated when the interval lies above ``min_effect``, contradicted when
+      it lies below it (an effect that large is excluded);
+    * ``degrades`` — replicated when it lies below −``min_effect``, contradicted when above it;
+    * ``does_not_improve`` — replicated when it lies below ``min_effect`` (an improvement that
+      large is excluded), contradicted when above it;
+    * ``equivalent`` — replicated when it lies inside ±``min_effect``, contradicted when it lies
+      wholly outside.
+    """
+    low, high = interval
+    if kind == "improves":
+        return ci_above(interval, min_effect)
+    if kind == "degrades":
+        return ci_above((-high, -low), min_effect)
+    if kind == "does_not_improve":
+        return ci_above((-high, -low), -min_effect)
+    if kind == "equivalent":
+        if -min_effect < low and high < min_effect:
+            return REPLICATED
+        if low > min_effect or high < -min_effect:
+            return CONTRADICTED
+        return INCONCLUSIVE
+    raise ValueError(
+        f"claims: unknown paired rule {kind!r}; allowed improves, degrades, does_not_improve, "
+        "equivalent"
+    )
 
 
 def evaluate_paired_claim(
     claim: Mapping[str, Any], treated: np.ndarray, control: np.ndarray
 ) -> dict[str, Any]:
-    """Verdict of a claim comparing two models of one run on the same test samples.
-
-    ``rule.kind``: ``improves`` — replicated when the interval of the accuracy difference lies
-    above 0, contradicted when below; ``does_not_improve`` — contradicted when it lies above 0,
-    replicated when it lies at or below 0 entirely, inconclusive otherwise.
-    """
+    """Verdict of a claim comparing two models of one run on the same test samples: the paired
+    bootstrap interval of mean(treated) − mean(control) of the claim's ``outcome`` column
+    (correctness by default) against the rule's ``min_effect`` (:func:`paired_verdict`)."""
     rule = claim["rule"]
-    diff, (low, high) = paired_accuracy_difference(
+    diff, (low, high) = paired_mean_difference(
         treated, control, rule.get("bootstrap_samples", 1000), rule.get("confidence", 0.95), 0
     )
-    if rule["kind"] == "improves":
-        verdict = ci_above((low, high), 0.0)
-    elif rule["kind"] == "does_not_improve":
-        verdict = CONTRADICTED if low > 0 else REPLICATED if high <= 0 else INCONCLUSIVE
-    else:
-        raise ValueError(f"claims: unknown paired rule {rule['kind']!r}")
-    detail = f"Δ accuracy {diff:+.4f}, CI [{low:+.4f}, {high:+.4f}]"
+    verdict = paired_verdict(rule["kind"], (low, high), float(rule["min_effect"]))
+    outcome = claim["compare"].get("outcome", "correct") if "compare" in claim else "correct"
+    detail = (
+        f"Δ {OUTCOME_NAMES.get(outcome, outcome)} {diff:+.4f}, CI [{low:+.4f}, {high:+.4f}]"
+        f" vs minimal effect {rule['min_effect']:.4f}"
+    )
     return {"ours": diff, "detail": detail, "verdict": verdict}
+
+
+OUTCOME_NAMES = {"correct": "accuracy", "knn_correct": "k-NN accuracy"}
+
+
+def did_not_move(changed: float, threshold: float) -> dict[str, Any]:
+    """The result of a claim whose treated model changed fewer than ``threshold`` of its test
+    predictions from the model it started from (issue 17): never replicated."""
+    return {
+        "ours": float("nan"),
+        "detail": (
+            f"inconclusive — the model did not move: {changed:.2%} of test predictions changed "
+            f"from its starting model (threshold {threshold:.2%})"
+        ),
+        "verdict": INCONCLUSIVE,
+    }

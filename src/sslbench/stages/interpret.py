@@ -49,10 +49,12 @@ def lowly_activating(h: np.ndarray) -> list[list[int]]:
 
 
 def per_sample_iou(heatmaps: np.ndarray, core: np.ndarray) -> dict[str, list[float]]:
-    """Each image's IoU (001's s-weighted ratio) with its core and its spurious region."""
+    """Each image's IoU (001's s-weighted ratio) with its core and its spurious region, and the
+    core's area fraction (what a uniform heatmap scores: the chance level of its core IoU)."""
     return {
         "iou_core": [heatmap_iou(h, c) for h, c in zip(heatmaps, core, strict=True)],
         "iou_spurious": [heatmap_iou(h, ~c) for h, c in zip(heatmaps, core, strict=True)],
+        "core_area": [float(c.mean()) for c in core],
     }
 
 
