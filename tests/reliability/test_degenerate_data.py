@@ -27,13 +27,17 @@ N_TRAIN, N_TEST, DIM = 200, 100, 16
 def _all_correct_outputs(tmp_path: Path) -> dict[str, Path]:
     """A prepared-dataset stub, features and predictions where every test sample is correct."""
     rng = np.random.default_rng(0)
-    write_json(tmp_path / "data" / "meta.json", {"version": "degenerate"})
+    write_json(tmp_path / "data" / "meta.json", {"version": "degenerate", "factors": ["class"]})
     features = {
         "h_train": torch.from_numpy(rng.normal(size=(N_TRAIN, DIM))).float(),
         "h_test": torch.from_numpy(rng.normal(size=(N_TEST, DIM))).float(),
+        "labels_train": torch.from_numpy(rng.integers(0, 2, size=(N_TRAIN, 1))),
+        "labels_test": torch.zeros(N_TEST, 1, dtype=torch.long),
     }
     torch.save(features, tmp_path / "features.pt")
-    pd.DataFrame({"correct": [True] * N_TEST, "knn_correct": [True] * N_TEST}).to_csv(
+    correct = [True] * N_TEST
+    columns = {"correct": correct, "knn_correct": correct, "prediction": [0] * N_TEST}
+    pd.DataFrame(columns | {"confidence": [0.9] * N_TEST}).to_csv(
         tmp_path / "predictions.csv", index_label="sample"
     )
     return {
@@ -53,7 +57,12 @@ def test_an_all_correct_probe_records_not_computable(tmp_path, repo, monkeypatch
     config = yaml.safe_load((repo / "config" / "config.yaml").read_text())
     params = {"dataset": "d", "method": "simclr", "seed": 0, "variant": "pretrain-none"}
     paths = _all_correct_outputs(tmp_path)
-    analyse.run(params | {"qscore": config["analysis"]["qscore"]}, **paths)
+    analysis = {
+        "target": "class",
+        "qscore": config["analysis"]["qscore"],
+        "linear_probe": config["evaluation"]["linear_probe"],
+    }
+    analyse.run(params | analysis, **paths)
 
     summary = read_json(paths["summary_out"])
     assert f"all {N_TEST} samples are correct" in summary["not_computable"]
