@@ -11,6 +11,7 @@ from snakemake.settings.types import DeploymentMethod
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from sslbench.config import ConfigError, validate_config  # noqa: E402
+from sslbench.provenance import CONFIG_HASH_ENV, config_hash  # noqa: E402
 from sslbench.report.pages import PAGES  # noqa: E402
 
 USE_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
@@ -53,6 +54,9 @@ os.environ.update(
     MLFLOW_TRACKING_URI=config["tracking"]["tracking_uri"],
     MLFLOW_EXPERIMENT_NAME=config["tracking"]["experiment"],
 )
+# Hash of the whole config of this invocation: every job's MLflow runs and result JSONs carry it
+# (tag config_hash) beside their own job_hash, so the runs of one config can be grouped.
+os.environ[CONFIG_HASH_ENV] = config_hash(config)
 
 
 envvars:
@@ -61,6 +65,7 @@ envvars:
     "MLFLOW_DISABLE_TELEMETRY",
     "MLFLOW_TRACKING_URI",
     "MLFLOW_EXPERIMENT_NAME",
+    CONFIG_HASH_ENV,
 
 
 wildcard_constraints:

@@ -22,7 +22,7 @@ from sslbench.stages.common import (
     run_name,
     run_tags,
 )
-from sslbench.tracking import config_hash, tracked_run
+from sslbench.tracking import run_provenance_tags, tracked_run
 from sslbench.training.loop import TrainSpec, train
 from sslbench.training.optim import OptimSpec
 
@@ -67,7 +67,8 @@ def fit(
         spec.epochs,
     )
     tags = run_tags(params, stage, data_version) | {"regulariser": regulariser.name}
-    with tracked_run(run_name(params, stage), tags, params):
+    provenance = run_provenance_tags(params, compute)
+    with tracked_run(run_name(params, stage), tags, params, compute):
         logged: set[int] = set()
 
         def log_epoch(epoch: int, record: dict[str, float]) -> None:
@@ -87,7 +88,7 @@ def fit(
             spec,
             model_out.parent / "checkpoints",
             on_epoch_end=log_epoch,
-            fingerprint=config_hash(params),
+            fingerprint=provenance["job_hash"],
             regulariser=regulariser,
             compute=compute,
         )
@@ -103,7 +104,9 @@ def fit(
         write_json(history_out, history)
         mlflow.log_artifact(str(history_out))
     with atomic_path(model_out) as tmp:
-        torch.save({"params": params, "state_dict": model.state_dict()}, tmp)
+        torch.save(
+            {"params": params, "state_dict": model.state_dict(), "provenance": provenance}, tmp
+        )
 
 
 def run(
@@ -112,7 +115,9 @@ def run(
     model_out: Path,
     history_out: Path,
     compute: Compute = CPU,
+    stage: str = "pretrain",
 ) -> None:
+    """Pretrain one model; ``stage`` names the rule (and MLflow stage tag) that runs it."""
     torch.manual_seed(params["seed"])
     meta = sources.load_meta(dataset_dir)
     images = sources.load_split(dataset_dir, "train").images
@@ -120,7 +125,7 @@ def run(
     regulariser = regulariser_from_params(params)
     regulariser.attach(model)
     fit(
-        "pretrain",
+        stage,
         model,
         regulariser,
         images,
@@ -130,3 +135,14 @@ def run(
         history_out,
         compute,
     )
+
+
+def run_suppression(
+    params: dict[str, Any],
+    dataset_dir: Path,
+    model_out: Path,
+    history_out: Path,
+    compute: Compute = CPU,
+) -> None:
+    """An encoder of 004's feature-suppression sweep (rule ``suppression_pretrain``)."""
+    run(params, dataset_dir, model_out, history_out, compute, stage="suppression_pretrain")
