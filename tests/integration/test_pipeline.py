@@ -20,6 +20,8 @@ import pytest
 import torch
 from workflow_runner import RUN_DIR, job_counts, planned_rules, snakemake
 
+from sslbench.provenance import PROVENANCE_KEYS
+
 pytestmark = pytest.mark.integration
 
 METRICS = ["q_score", "q_score_v1", "mean", "std", "soft_sparsity", "l1_norm", "z_score_max"]
@@ -81,22 +83,25 @@ def test_mlflow_holds_the_runs_and_metrics(workdir):
     runs = client.search_runs([experiment.experiment_id], max_results=1000)
     stages = Counter(run.data.tags["stage"] for run in runs)
     assert stages == {
-        "pretrain": 9,  # 5 models of the per-method DAG + 4 encoders of 004's sweep
+        "pretrain": 5,  # the models of the per-method DAG
+        "suppression_pretrain": 4,  # the encoders of 004's sweep
         "finetune": 5,
         "evaluate": 10,
-        "analyse": 10,
+        "qscore": 10,
         "representation": 10,
         "interpret": 10,
         "collapse": 5,
-        "suppression": 4,
+        "suppression_readout": 4,
     }
-    assert {r.data.tags["variant"] for r in runs if r.data.tags["stage"] == "analyse"} == VARIANTS
+    assert {r.data.tags["variant"] for r in runs if r.data.tags["stage"] == "qscore"} == VARIANTS
     meta = json.loads((workdir / "data/trifeature/meta.json").read_text())
     for run in runs:
         if run.data.tags["stage"] != "collapse":  # 002's jobs generate their own data
             assert run.data.tags["data_version"] == meta["version"]
-        assert run.data.tags["config_hash"] and run.data.tags["git_commit"]
+        assert set(PROVENANCE_KEYS) <= set(run.data.tags), run.info.run_name
+        assert run.data.tags["git_dirty"] in ("true", "false")
         assert run.info.status == "FINISHED"
+    assert len({run.data.tags["config_hash"] for run in runs}) == 1, "one config, one hash"
     by_key = {
         (r.data.tags["stage"], r.data.tags["variant"]): r
         for r in runs
@@ -113,7 +118,7 @@ def test_mlflow_holds_the_runs_and_metrics(workdir):
         pytest.approx(evaluation["linear_probe_accuracy"])
     )
     summary = json.loads((workdir / RUN_DIR / "qscore.json").read_text())
-    assert by_key["analyse", "pretrain-none"].data.metrics["q_score_auroc"] == pytest.approx(
+    assert by_key["qscore", "pretrain-none"].data.metrics["q_score_auroc"] == pytest.approx(
         summary["metrics"]["q_score"]["auroc"]
     )
     representation = json.loads((workdir / RUN_DIR / "representation.json").read_text())
@@ -124,14 +129,14 @@ def test_mlflow_holds_the_runs_and_metrics(workdir):
     assert by_key["interpret", "pretrain-none"].data.metrics["miou_core_correct"] == (
         pytest.approx(interpretability["groups"]["correct"]["miou_core"])
     )
-    sweep = by_key["suppression", "suppression-tau0.05-ifm"]
+    sweep = by_key["suppression_readout", "suppression-tau0.05-ifm"]
     readout = json.loads(
         (workdir / "results/suppression/trifeature/tau0.05/ifm/seed0/readout.json").read_text()
     )
     assert sweep.data.metrics["shape_readout"] == pytest.approx(
         readout["readout"]["shape"]["accuracy"]
     )
-    assert by_key["pretrain", "suppression-tau0.05-ifm"].data.params[
+    assert by_key["suppression_pretrain", "suppression-tau0.05-ifm"].data.params[
         "method_params.temperature"
     ] == ("0.05")
     assert pretrain.data.params["method_params.temperature"] == "0.2"
@@ -207,7 +212,8 @@ def test_every_page_names_the_mlflow_runs_behind_it(workdir):
     for run in runs:
         ids[run.data.tags["stage"]].add(run.info.run_id)
     pages = {page: (workdir / f"reports/{page}.html").read_text() for page in PAGES}
-    for page, stage in (("qscore", "interpret"), ("collapse", "collapse"), ("ifm", "suppression")):
+    sources = (("qscore", "interpret"), ("collapse", "collapse"), ("ifm", "suppression_readout"))
+    for page, stage in sources:
         assert 'id="provenance"' in pages[page], page
         assert all(run_id in pages[page] for run_id in ids[stage]), (page, stage)
     assert all(run_id in pages["index"] for run_ids in ids.values() for run_id in run_ids)

@@ -302,9 +302,15 @@ NOTEBOOK_SHELL = (
 
 
 onstart:
+    from sslbench.store_location import prepare_store_for_ui
     from sslbench.tracking import init_store
 
     init_store(
+        config["tracking"]["tracking_uri"],
+        config["tracking"]["experiment"],
+        Path(config["tracking"]["artifact_root"]),
+    )
+    prepare_store_for_ui(
         config["tracking"]["tracking_uri"],
         config["tracking"]["experiment"],
         Path(config["tracking"]["artifact_root"]),

@@ -18,7 +18,7 @@ from sslbench.analysis.qscore import discriminative_from_config, q_score
 from sslbench.analysis.quality_metrics import make_quality_metrics
 from sslbench.data import sources
 from sslbench.io import atomic_path, write_json
-from sslbench.stages.common import run_name, run_tags
+from sslbench.stages.common import run_name, run_tags, with_provenance
 from sslbench.tracking import tracked_run
 
 log = logging.getLogger(__name__)
@@ -89,15 +89,15 @@ def run(
         "sparsity_percent_ci": sparsity_ci,
     }
     with tracked_run(
-        run_name(params, "analyse"),
-        run_tags(params, "analyse", meta["version"]),
+        run_name(params, "qscore"),
+        run_tags(params, "qscore", meta["version"]),
         params,
     ):
         mlflow.log_metrics(
             {f"{name}_{k}": v[k] for name, v in table.items() for k in ("auroc", "auprc")}
             | {"share_correct": summary["share_correct"], "sparsity_percent": sparsity}
         )
-        write_json(summary_out, summary)
+        write_json(summary_out, with_provenance(summary, params))
         mlflow.log_artifact(str(summary_out))
     log.info(
         "Q-Score AUROC %.4f AUPRC %.4f (share correct %.3f)",

@@ -20,7 +20,7 @@ from sslbench.features import extract_features
 from sslbench.io import write_json
 from sslbench.losses.infonce import info_nce
 from sslbench.methods.base import SSLMethod
-from sslbench.stages.common import augment_spec, load_model, run_name, run_tags
+from sslbench.stages.common import augment_spec, load_model, run_name, run_tags, with_provenance
 from sslbench.tracking import tracked_run
 
 log = logging.getLogger(__name__)
@@ -86,14 +86,15 @@ def run(
         "readout": readout,
         "infonce_loss": loss,
     }
+    stage = "suppression_readout"
     with tracked_run(
-        run_name(params, "suppression"), run_tags(params, "suppression", meta["version"]), params
+        run_name(params, stage), run_tags(params, stage, meta["version"]), params, compute
     ):
         mlflow.log_metrics(
             {f"{factor}_readout": v["accuracy"] for factor, v in readout.items()}
             | {"heldout_infonce": loss}
         )
-        write_json(out, result)
+        write_json(out, with_provenance(result, params, compute))
         mlflow.log_artifact(str(out))
     log.info(
         "τ = %s, %s: %s; held-out InfoNCE %.4f",
