@@ -315,3 +315,17 @@ onstart:
         config["tracking"]["experiment"],
         Path(config["tracking"]["artifact_root"]),
     )
+
+
+onsuccess:
+    from sslbench.dvc_cache import cache_generated_data
+
+    # A fresh clone regenerates data.dvc's bytes but not DVC's cache: commit them to it, so
+    # `dvc status` is clean and `dvc push` / `dvc pull` work with no extra step.
+    try:
+        print(
+            f"sslbench: {cache_generated_data(Path(workflow.basedir))}",
+            file=sys.stderr,
+        )
+    except (RuntimeError, OSError, ValueError) as err:
+        print(f"sslbench: DVC cache not updated: {err}", file=sys.stderr)
