@@ -321,10 +321,11 @@ onsuccess:
     from sslbench.dvc_cache import cache_generated_data
 
     # A fresh clone regenerates data.dvc's bytes but not DVC's cache: commit them to it, so
-    # `dvc status` is clean and `dvc push` / `dvc pull` work with no extra step.
+    # `dvc status` is clean and `dvc push` / `dvc pull` work with no extra step. The data
+    # lives under the working directory (config data_dir), the project root of `make run`.
     try:
         print(
-            f"sslbench: {cache_generated_data(Path(workflow.basedir))}",
+            f"sslbench: {cache_generated_data(Path.cwd())}",
             file=sys.stderr,
         )
     except (RuntimeError, OSError, ValueError) as err:
