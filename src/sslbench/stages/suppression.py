@@ -12,7 +12,7 @@ from typing import Any
 import mlflow
 import torch
 
-from sslbench.analysis.readout import ReadoutSpec, cross_validated_accuracy
+from sslbench.analysis.readout import ReadoutSpec, cross_validated_readout
 from sslbench.data import sources
 from sslbench.data.augment import BatchAugment
 from sslbench.device import CPU, Compute
@@ -67,10 +67,9 @@ def run(
     spec = ReadoutSpec(**params["readout"])
     readout = {}
     for column, factor in enumerate(meta["factors"]):
-        mean, std = cross_validated_accuracy(
+        readout[factor] = cross_validated_readout(
             h.double().numpy(), test.labels[:, column].numpy(), spec, params["seed"]
         )
-        readout[factor] = {"accuracy": mean, "fold_std": std}
     loss = held_out_infonce(
         model,
         test.images,
