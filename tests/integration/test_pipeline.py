@@ -264,11 +264,16 @@ def test_report_renders_in_headless_chromium(workdir, tmp_path):
     index = workdir / "reports/index.html"
     dom, console = _chromium(browser, index.as_uri(), tmp_path / "profile")
     assert not console, console
-    claims = re.search(r'id="claims".*?<tbody>(.*?)</tbody>', dom, re.S)
-    assert claims and claims.group(1).count("<tr") >= 30, "the claims table must list every claim"
+    bodies = re.findall(r'id="claims-\d+".*?<tbody>(.*?)</tbody>', dom, re.S)
+    assert len(bodies) == 5, "one claims table per paper"
+    assert sum(body.count("<tr") for body in bodies) >= 30, "the claims must all be listed"
+    overview = re.search(r'id="verdict-overview".*?<tbody>(.*?)</tbody>', dom, re.S)
+    assert overview and overview.group(1).count('class="overview-bar"') == 6, "5 papers + all"
+    assert dom.index('id="verdict-overview"') < dom.index('id="claims"'), "overview on top"
+    assert 'id="machine"' in dom and "bf16 ISA" in dom
     links = re.findall(r'<a href="([a-z]+\.html)"', dom)
     assert sorted(links) == sorted(f"{page}.html" for page in PAGES if page != "index")
-    images = 0
+    images, audits = 0, []
     for link in links:
         page = index.parent / link
         dom, console = _chromium(browser, page.as_uri(), tmp_path / "profile")
@@ -276,7 +281,9 @@ def test_report_renders_in_headless_chromium(workdir, tmp_path):
         assert 'id="claims"' in dom and "<tbody>" in dom, link
         assert not _broken_images(dom, page), link
         images += dom.count("<img")
+        audits += re.findall(r'data-panels-without-legend="(\d+)"', dom)
     assert images >= 8, "ROC/PR, compression, spectra, GradCAM, collapse and sweep figures"
+    assert len(audits) >= 6 and set(audits) == {"0"}, "every figure panel: a legend or one series"
 
 
 def test_snakemake_report_holds_the_figures_by_category(workdir):
@@ -285,6 +292,7 @@ def test_snakemake_report_holds_the_figures_by_category(workdir):
     html = (workdir / "reports/snakemake.html").read_text()
     for category in ("Replication report", "GradCAM galleries"):
         assert category in html, category
+    assert "index.html" in html, "the claims index, target of every page's '← all claims'"
 
 
 def test_second_run_does_nothing(workdir):

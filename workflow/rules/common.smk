@@ -254,6 +254,7 @@ def report_runs():
         | {"group": "{dataset}/{method}/seed{seed}".format(**run)}
         | {"variant": "{protocol}-{regulariser}".format(**run)}
         | {name.split(".")[0]: f"{RUN}/{name}".format(**run) for name in REPORT_FILES}
+        | {"meta": f"{DATA}/{run['dataset']}/meta.json"}
         for run in runs()
     ]
 
