@@ -114,6 +114,15 @@ def test_figure_audit_counts_panels_with_several_series_and_no_legend():
     plt.close(fig)
 
 
+def test_figure_audit_counts_unlabelled_colourbars():
+    fig, ax = plt.subplots()
+    colourbar = fig.colorbar(ax.imshow(np.ones((2, 2))), ax=ax)
+    assert figures.series_without_legend(fig) == 1, "an unlabelled colourbar counts"
+    colourbar.set_label("value")
+    assert figures.series_without_legend(fig) == 0
+    plt.close(fig)
+
+
 def test_temperature_axis_labels_every_swept_tau():
     fig, ax = plt.subplots()
     ax.plot([0.05, 0.5], [1, 2])

@@ -71,9 +71,17 @@ def data_series(ax: Axes) -> int:
     return sum(1 for artist in artists if artist.get_gid() != REFERENCE)
 
 
+def _unexplained(ax: Axes) -> bool:
+    """A colourbar without a label, or a panel with several data series and no legend."""
+    colourbar = getattr(ax, "_colorbar", None)
+    if colourbar is not None:
+        return not colourbar.ax.get_ylabel() and not colourbar.ax.get_xlabel()
+    return ax.get_legend() is None and data_series(ax) > 1
+
+
 def series_without_legend(fig: Figure) -> int:
-    """Panels with more than one data series and no legend (colourbars count as one)."""
-    return sum(1 for ax in fig.axes if ax.get_legend() is None and data_series(ax) > 1)
+    """Panels a reader cannot decode: several series and no legend, or an unlabelled colourbar."""
+    return sum(1 for ax in fig.axes if _unexplained(ax))
 
 
 def audit_html(fig: Figure) -> str:
