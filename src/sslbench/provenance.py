@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 CONFIG_HASH_ENV = "SSLBENCH_CONFIG_HASH"
+PACKAGE_DIR = Path(__file__).resolve().parent
 OUTSIDE_WORKFLOW = "none (run outside the workflow)"
 UNKNOWN = "unknown"
 HASH_LENGTH = 12
@@ -73,13 +74,16 @@ def _git(*args: str, cwd: Path | None = None) -> str | None:
 
 @functools.cache
 def git_state(cwd: Path | None = None) -> dict[str, str]:
-    """HEAD commit and whether tracked files differ from it ('true' / 'false' / 'unknown')."""
-    commit = _git("rev-parse", "HEAD", cwd=cwd)
-    if commit is None:
-        return {"git_commit": UNKNOWN, "git_dirty": UNKNOWN}
-    changes = _git("status", "--porcelain", "--untracked-files=no", cwd=cwd)
-    dirty = UNKNOWN if changes is None else str(bool(changes)).lower()
-    return {"git_commit": commit, "git_dirty": dirty}
+    """HEAD commit and whether tracked files differ from it ('true' / 'false' / 'unknown'), of
+    the repository the workflow runs in (``cwd``, default the working directory), else of the
+    one this package was imported from (a workflow run outside any checkout)."""
+    for where in (cwd, PACKAGE_DIR):
+        commit = _git("rev-parse", "HEAD", cwd=where)
+        if commit is not None:
+            changes = _git("status", "--porcelain", "--untracked-files=no", cwd=where)
+            dirty = UNKNOWN if changes is None else str(bool(changes)).lower()
+            return {"git_commit": commit, "git_dirty": dirty}
+    return {"git_commit": UNKNOWN, "git_dirty": UNKNOWN}
 
 
 @functools.cache
