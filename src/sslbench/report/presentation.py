@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +46,16 @@ SHOWN_COLUMNS = (
     "evidence",
     "verdict",
 )
-#: Left-aligned text, right-aligned numbers, a coloured verdict; shared by every page.
+#: Left-aligned text, right-aligned numbers, a coloured verdict; shared by every page
+#: (``!important``: nbconvert's JupyterLab theme right-aligns every cell with a more specific
+#: selector).
 STYLE = """<style>
 table.sslbench { border-collapse: collapse; font-size: 0.85em; margin-bottom: 1em; }
-table.sslbench th, table.sslbench td { text-align: left; vertical-align: top;
+table.sslbench th, table.sslbench td { text-align: left !important; vertical-align: top;
   padding: 0.25em 0.5em; border-bottom: 1px solid #ddd; }
-table.sslbench td.num { text-align: right; font-variant-numeric: tabular-nums;
+table.sslbench td.num { text-align: right !important; font-variant-numeric: tabular-nums;
   white-space: nowrap; }
+table.sslbench-data th { text-align: left !important; }
 .verdict { padding: 0.1em 0.4em; border-radius: 0.3em; white-space: nowrap; }
 .overview-bar { display: flex; width: 24em; height: 1em; border: 1px solid #bbb; }
 .overview-bar span { display: block; height: 100%; }
@@ -179,6 +182,17 @@ def configs_running(claim: Mapping[str, Any], config_dir: Path) -> list[str]:
     ]
 
 
+def _needed(claim: Mapping[str, Any]) -> set[str]:
+    """What a claim needs, named as in ``produced`` of :func:`not_run_detail`."""
+    if "collapse" in claim:
+        rule = claim["collapse"]
+        settings = [rule[k]["setting"] for k in ("a", "b") if k in rule] or [rule["setting"]]
+        return {f"collapse:{setting}" for setting in settings}
+    if "suppression" in claim:
+        return {"suppression"}
+    return _claim_variants(claim)
+
+
 def _needs(claim: Mapping[str, Any]) -> str:
     if "collapse" in claim:
         rule = claim["collapse"]
@@ -190,8 +204,17 @@ def _needs(claim: Mapping[str, Any]) -> str:
     return f"{' / '.join(models)} model"
 
 
-def not_run_detail(claim: Mapping[str, Any], config_dir: Path | None) -> str:
-    """Why a claim has no row, and which config runs it."""
+def not_run_detail(
+    claim: Mapping[str, Any], config_dir: Path | None, produced: Collection[str] = ()
+) -> str:
+    """Why a claim has no row, and which config runs it. ``produced``: the model variants,
+    ``collapse:<setting>`` and ``suppression`` experiments this config did produce; when all
+    the claim needs is among them, its rule found no data point in what they produced."""
+    if _needed(claim) <= set(produced):
+        return (
+            "not run: the models it needs were trained, but its rule found no data point in "
+            "them (e.g. no compression level in its keep range); see workflow/report/claims.yaml"
+        )
     configs = configs_running(claim, config_dir) if config_dir is not None else []
     reason = f"not run: this config has no {_needs(claim)}"
     if not configs:
@@ -312,5 +335,5 @@ def models_html(
     if not any(m in trained for m in treated):
         return f'<div id="{table_id}">' + "".join(notes) + "</div>"
     shown = table[table.index.get_level_values("model").isin(wanted)].round(OURS_DIGITS + 1)
-    rows = shown.to_html(table_id=table_id, classes="sslbench", na_rep=MISSING)
+    rows = shown.to_html(table_id=table_id, classes="sslbench-data", na_rep=MISSING)
     return "".join(notes) + rows

@@ -120,18 +120,31 @@ def claims_table(
         else:
             _add_claim_rows(claim, runs, by_key, rows)
         if len(rows) == before:
-            rows.append(_claim_row(claim, "—", not_run(claim, config_dir)))
+            produced = _produced(runs, collapse, suppression)
+            rows.append(_claim_row(claim, "—", not_run(claim, config_dir, produced)))
     return pd.DataFrame(rows)
+
+
+def _produced(
+    runs: list[RunResult],
+    collapse: dict[str, list[dict[str, Any]]] | None,
+    suppression: pd.DataFrame | None,
+) -> set[str]:
+    """Model variants and experiments this config produced (names of ``not_run_detail``)."""
+    sweep = set() if suppression is None or suppression.empty else {"suppression"}
+    return {run.variant for run in runs} | {f"collapse:{s}" for s in collapse or {}} | sweep
 
 
 NOT_RUN = {"ours": float("nan"), "detail": "not run", "verdict": "not run"}
 
 
-def not_run(claim: dict[str, Any], config_dir: Path | None = None) -> dict[str, Any]:
-    """The result of a claim whose models or experiments the config does not produce."""
+def not_run(
+    claim: dict[str, Any], config_dir: Path | None = None, produced: set[str] | None = None
+) -> dict[str, Any]:
+    """The result of a claim that got no row: what it lacks and which config supplies it."""
     return {
         "ours": float("nan"),
-        "detail": not_run_detail(claim, config_dir),
+        "detail": not_run_detail(claim, config_dir, produced or set()),
         "verdict": "not run",
     }
 
