@@ -19,9 +19,10 @@ $(STAMP): requirements.txt pyproject.toml
 run: setup
 	$(BIN)/snakemake --cores all
 
-# MLflow UI on http://127.0.0.1:5000 (loopback only; see src/sslbench/ui.py).
+# MLflow UI on http://127.0.0.1:5000 (loopback only, telemetry off, opening on the runs table;
+# see src/sslbench/ui.py).
 ui: setup
-	$(BIN)/python -m sslbench.ui
+	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python -m sslbench.ui
 
 # Headless Chromium for the report test (Debian package; needs root or sudo).
 browser:

@@ -71,3 +71,40 @@ def test_changed_bytes_are_detected(dvc_repo):
         assert "modified" in result.stdout, result.stdout
     finally:
         target.write_bytes(original)
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_fresh_clone_round_trip_needs_no_extra_step(tmp_path, repo, default_config):
+    """README's sequence on a fresh clone: the pipeline's first rule regenerates the data, the
+    workflow commits it to DVC's cache, and then status is clean, push pushes and pull
+    restores, with data.dvc and the git tree unchanged."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
+    name = default_config["pretrain"]["datasets"][0]
+    target = f"{default_config['data_dir']}/{name}/meta.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "1", target],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "committed it to the cache" in run.stderr, run.stderr[-3000:]
+    status = dvc(clone, "status", "--json")
+    assert json.loads(status.stdout) == {}, status.stdout
+    assert _git(clone, "status", "--porcelain") == ""
+    pushed = dvc(clone, "push")
+    assert pushed.returncode == 0 and "pushed" in pushed.stdout, pushed.stdout + pushed.stderr
+    before = digests(clone / "data")
+    shutil.rmtree(clone / "data")
+    shutil.rmtree(clone / ".dvc" / "cache")
+    pulled = dvc(clone, "pull")
+    assert pulled.returncode == 0, pulled.stderr
+    assert digests(clone / "data") == before
+    assert json.loads(dvc(clone, "status", "--json").stdout) == {}

@@ -3,6 +3,8 @@
 Every stage takes its config block as ``--params`` (JSON), its input and output paths and the
 number of threads the job was given; it logs to stderr. The stages that run the network take
 ``--device`` and ``--mixed-precision`` too (config key ``compute``, see sslbench.device).
+Stage names are the Snakemake rules' names, which are also the ``stage`` tags of their MLflow
+runs.
 """
 
 from __future__ import annotations
@@ -17,15 +19,16 @@ from pathlib import Path
 
 STAGES: dict[str, tuple[str, ...]] = {
     "init-tracking": (),
-    "prepare": ("out_dir",),
+    "prepare_dataset": ("out_dir",),
     "pretrain": ("dataset_dir", "model_out", "history_out"),
     "finetune": ("dataset_dir", "pretrained", "model_out", "history_out", "movement_out"),
     "features": ("dataset_dir", "model_path", "out"),
     "evaluate": ("dataset_dir", "features_path", "metrics_out", "predictions_out"),
     "collapse": ("out",),
-    "analyse": ("dataset_dir", "features_path", "predictions_path", "summary_out", "scores_out"),
+    "qscore": ("dataset_dir", "features_path", "predictions_path", "summary_out", "scores_out"),
     "representation": ("dataset_dir", "features_path", "predictions_path", "out"),
-    "suppression": ("dataset_dir", "model_path", "out"),
+    "suppression_pretrain": ("dataset_dir", "model_out", "history_out"),
+    "suppression_readout": ("dataset_dir", "model_path", "out"),
     "interpret": (
         "dataset_dir",
         "model_path",
@@ -35,7 +38,21 @@ STAGES: dict[str, tuple[str, ...]] = {
         "figure_out",
     ),
 }
-COMPUTE_STAGES = ("pretrain", "finetune", "features", "suppression")
+COMPUTE_STAGES = (
+    "pretrain",
+    "finetune",
+    "features",
+    "suppression_pretrain",
+    "suppression_readout",
+)
+#: stage → (module of sslbench.stages, function) where the module is not named after the stage.
+STAGE_FUNCTIONS = {
+    "init-tracking": ("tracking", "run"),
+    "prepare_dataset": ("prepare", "run"),
+    "qscore": ("analyse", "run"),
+    "suppression_pretrain": ("pretrain", "run_suppression"),
+    "suppression_readout": ("suppression", "run"),
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,8 +87,30 @@ def _configure_logging() -> None:
 
 def _stage_function(stage: str) -> Callable[..., None]:
     """The stage's ``run`` (imported lazily: torch is slow to import)."""
-    module = "tracking" if stage == "init-tracking" else stage
-    return importlib.import_module(f"sslbench.stages.{module}").run
+    module, function = STAGE_FUNCTIONS.get(stage, (stage, "run"))
+    return getattr(importlib.import_module(f"sslbench.stages.{module}"), function)
+
+
+class BadParamsError(ValueError):
+    """The ``--params`` of a stage are malformed or lack a key the stage reads."""
+
+
+def _params(stage: str, text: str) -> dict:
+    """``--params`` as a JSON object, or a one-sentence error naming what is wrong."""
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise BadParamsError(f"sslbench {stage}: --params is not valid JSON ({err})") from err
+    if not isinstance(params, dict):
+        raise BadParamsError(f"sslbench {stage}: --params must be a JSON object")
+    return params
+
+
+def _missing_key(stage: str, err: KeyError) -> str:
+    return (
+        f"sslbench {stage}: --params lacks the key {err.args[0]!r}, which this stage reads "
+        "(the rule builds --params from config/config.yaml; see config/README.md)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,15 +119,21 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    params = json.loads(args.params)
     paths = {name: getattr(args, name) for name in STAGES[args.stage]}
     try:
+        params = _params(args.stage, args.params)
         if args.stage in COMPUTE_STAGES:
             from sslbench.device import select_compute
 
             paths["compute"] = select_compute(args.device, args.mixed_precision == "on")
             logging.getLogger("sslbench").info("computing on %s", paths["compute"].device)
         _stage_function(args.stage)(params, **paths)
+    except KeyError as err:
+        logging.getLogger("sslbench").error("%s", _missing_key(args.stage, err))
+        return 1
+    except BadParamsError as err:
+        logging.getLogger("sslbench").error("%s", err)
+        return 1
     except (ValueError, FileNotFoundError, RuntimeError) as err:
         logging.getLogger("sslbench").error("%s failed: %s", args.stage, err)
         return 1

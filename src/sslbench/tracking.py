@@ -1,4 +1,6 @@
-"""MLflow tracking: one run per pipeline job, tagged with git commit, config hash and data version.
+"""MLflow tracking: one run per pipeline job, tagged with its provenance (machine, precision,
+library versions, git commit and dirty flag, whole-config and job hashes; see
+:mod:`sslbench.provenance`) and data version.
 
 The store is ``sqlite:///mlflow.db`` (MLflow's ./mlruns file store errors in current releases);
 :func:`init_store` creates the database and experiment once, before parallel jobs start, because
@@ -11,10 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
-import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -41,6 +41,9 @@ import mlflow  # noqa: E402  (telemetry must be off before the import)
 import sqlalchemy.exc  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
 
+from sslbench.provenance import config_hash, job_hash, provenance  # noqa: E402
+
+__all__ = ["config_hash", "flatten", "init_store", "run_provenance_tags", "tracked_run"]
 MAX_PARAM_LENGTH = 6000
 SQLITE_PREFIX = "sqlite:///"
 #: A live MLflow server answers /health in milliseconds; 5 s leaves room for a loaded one.
@@ -51,22 +54,6 @@ STORE_ERRORS = (sqlalchemy.exc.SQLAlchemyError, alembic.util.CommandError, Mlflo
 
 class TrackingStoreError(RuntimeError):
     """The tracking store cannot be opened; the message names it and the remedy."""
-
-
-def config_hash(cfg: Mapping[str, Any]) -> str:
-    """Short, stable hash of a config block (sorted-key JSON)."""
-    return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:12]
-
-
-def git_commit(cwd: Path | None = None) -> str:
-    """HEAD commit of the repository the pipeline runs from, or 'unknown' outside git."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return out.stdout.strip()
 
 
 def flatten(cfg: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
@@ -167,11 +154,17 @@ def _close_stale_runs(run_name: str) -> None:
         client.set_terminated(run.info.run_id, status="KILLED")
 
 
+def run_provenance_tags(params: Mapping[str, Any], compute: Any | None = None) -> dict[str, str]:
+    """The provenance tags of a job: :func:`sslbench.provenance.provenance` plus its job hash."""
+    return provenance(compute) | {"job_hash": job_hash(params, compute)}
+
+
 @contextlib.contextmanager
 def tracked_run(
-    run_name: str, tags: Mapping[str, str], params: Mapping[str, Any]
+    run_name: str, tags: Mapping[str, str], params: Mapping[str, Any], compute: Any | None = None
 ) -> Iterator[mlflow.ActiveRun]:
-    """Start an MLflow run with ``tags`` and flattened ``params``.
+    """Start an MLflow run with ``tags``, the provenance tags of ``compute`` (the job's
+    :class:`sslbench.device.Compute`; None for jobs that run no network) and flattened ``params``.
 
     The store and experiment come from ``MLFLOW_TRACKING_URI`` and ``MLFLOW_EXPERIMENT_NAME``,
     which the workflow sets from the config's ``tracking`` block. A run of the same name left
@@ -179,8 +172,6 @@ def tracked_run(
     """
     _close_stale_runs(run_name)
     with mlflow.start_run(run_name=run_name) as run:
-        mlflow.set_tags(
-            {**tags, "git_commit": git_commit(), "config_hash": config_hash(dict(params))}
-        )
+        mlflow.set_tags(run_provenance_tags(params, compute) | dict(tags))
         mlflow.log_params(flatten(params))
         yield run

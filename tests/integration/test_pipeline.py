@@ -20,6 +20,8 @@ import pytest
 import torch
 from workflow_runner import RUN_DIR, job_counts, planned_rules, snakemake
 
+from sslbench.provenance import PROVENANCE_KEYS
+
 pytestmark = pytest.mark.integration
 
 METRICS = ["q_score", "q_score_v1", "mean", "std", "soft_sparsity", "l1_norm", "z_score_max"]
@@ -86,22 +88,25 @@ def test_mlflow_holds_the_runs_and_metrics(workdir):
     runs = client.search_runs([experiment.experiment_id], max_results=1000)
     stages = Counter(run.data.tags["stage"] for run in runs)
     assert stages == {
-        "pretrain": 9,  # 5 models of the per-method DAG + 4 encoders of 004's sweep
+        "pretrain": 5,  # the models of the per-method DAG
+        "suppression_pretrain": 4,  # the encoders of 004's sweep
         "finetune": 7,  # 001's protocol: none + 4 regularisers; 000's: none + Q-Score v1
         "evaluate": 12,
-        "analyse": 12,
+        "qscore": 12,
         "representation": 12,
         "interpret": 12,
         "collapse": 5,
-        "suppression": 4,
+        "suppression_readout": 4,
     }
-    assert {r.data.tags["variant"] for r in runs if r.data.tags["stage"] == "analyse"} == VARIANTS
+    assert {r.data.tags["variant"] for r in runs if r.data.tags["stage"] == "qscore"} == VARIANTS
     meta = json.loads((workdir / "data/trifeature/meta.json").read_text())
     for run in runs:
         if run.data.tags["stage"] != "collapse":  # 002's jobs generate their own data
             assert run.data.tags["data_version"] == meta["version"]
-        assert run.data.tags["config_hash"] and run.data.tags["git_commit"]
+        assert set(PROVENANCE_KEYS) <= set(run.data.tags), run.info.run_name
+        assert run.data.tags["git_dirty"] in ("true", "false")
         assert run.info.status == "FINISHED"
+    assert len({run.data.tags["config_hash"] for run in runs}) == 1, "one config, one hash"
     by_key = {
         (r.data.tags["stage"], r.data.tags["variant"]): r
         for r in runs
@@ -118,7 +123,7 @@ def test_mlflow_holds_the_runs_and_metrics(workdir):
         pytest.approx(evaluation["linear_probe_accuracy"])
     )
     summary = json.loads((workdir / RUN_DIR / "qscore.json").read_text())
-    assert by_key["analyse", "pretrain-none"].data.metrics["q_score_auroc"] == pytest.approx(
+    assert by_key["qscore", "pretrain-none"].data.metrics["q_score_auroc"] == pytest.approx(
         summary["metrics"]["q_score"]["auroc"]
     )
     representation = json.loads((workdir / RUN_DIR / "representation.json").read_text())
@@ -129,14 +134,14 @@ def test_mlflow_holds_the_runs_and_metrics(workdir):
     assert by_key["interpret", "pretrain-none"].data.metrics["miou_core_correct"] == (
         pytest.approx(interpretability["groups"]["correct"]["miou_core"])
     )
-    sweep = by_key["suppression", "suppression-tau0.05-ifm"]
+    sweep = by_key["suppression_readout", "suppression-tau0.05-ifm"]
     readout = json.loads(
         (workdir / "results/suppression/trifeature/tau0.05/ifm/seed0/readout.json").read_text()
     )
     assert sweep.data.metrics["shape_readout"] == pytest.approx(
         readout["readout"]["shape"]["accuracy"]
     )
-    assert by_key["pretrain", "suppression-tau0.05-ifm"].data.params[
+    assert by_key["suppression_pretrain", "suppression-tau0.05-ifm"].data.params[
         "method_params.temperature"
     ] == ("0.05")
     assert pretrain.data.params["method_params.temperature"] == "0.2"
@@ -217,7 +222,8 @@ def test_every_page_names_the_mlflow_runs_behind_it(workdir):
     for run in runs:
         ids[run.data.tags["stage"]].add(run.info.run_id)
     pages = {page: (workdir / f"reports/{page}.html").read_text() for page in PAGES}
-    for page, stage in (("qscore", "interpret"), ("collapse", "collapse"), ("ifm", "suppression")):
+    sources = (("qscore", "interpret"), ("collapse", "collapse"), ("ifm", "suppression_readout"))
+    for page, stage in sources:
         assert 'id="provenance"' in pages[page], page
         assert all(run_id in pages[page] for run_id in ids[stage]), (page, stage)
     assert all(run_id in pages["index"] for run_ids in ids.values() for run_id in run_ids)
@@ -268,11 +274,16 @@ def test_report_renders_in_headless_chromium(workdir, tmp_path):
     index = workdir / "reports/index.html"
     dom, console = _chromium(browser, index.as_uri(), tmp_path / "profile")
     assert not console, console
-    claims = re.search(r'id="claims".*?<tbody>(.*?)</tbody>', dom, re.S)
-    assert claims and claims.group(1).count("<tr") >= 30, "the claims table must list every claim"
+    bodies = re.findall(r'id="claims-\d+".*?<tbody>(.*?)</tbody>', dom, re.S)
+    assert len(bodies) == 5, "one claims table per paper"
+    assert sum(body.count("<tr") for body in bodies) >= 30, "the claims must all be listed"
+    overview = re.search(r'id="verdict-overview".*?<tbody>(.*?)</tbody>', dom, re.S)
+    assert overview and overview.group(1).count('class="overview-bar"') == 6, "5 papers + all"
+    assert dom.index('id="verdict-overview"') < dom.index('id="claims"'), "overview on top"
+    assert 'id="machine"' in dom and "bf16 ISA" in dom
     links = re.findall(r'<a href="([a-z]+\.html)"', dom)
     assert sorted(links) == sorted(f"{page}.html" for page in PAGES if page != "index")
-    images = 0
+    images, audits = 0, []
     for link in links:
         page = index.parent / link
         dom, console = _chromium(browser, page.as_uri(), tmp_path / "profile")
@@ -280,7 +291,9 @@ def test_report_renders_in_headless_chromium(workdir, tmp_path):
         assert 'id="claims"' in dom and "<tbody>" in dom, link
         assert not _broken_images(dom, page), link
         images += dom.count("<img")
+        audits += re.findall(r'data-panels-without-legend="(\d+)"', dom)
     assert images >= 8, "ROC/PR, compression, spectra, GradCAM, collapse and sweep figures"
+    assert len(audits) >= 6 and set(audits) == {"0"}, "every figure panel: a legend or one series"
 
 
 def test_snakemake_report_holds_the_figures_by_category(workdir):
@@ -289,6 +302,7 @@ def test_snakemake_report_holds_the_figures_by_category(workdir):
     html = (workdir / "reports/snakemake.html").read_text()
     for category in ("Replication report", "GradCAM galleries"):
         assert category in html, category
+    assert "index.html" in html, "the claims index, target of every page's '← all claims'"
 
 
 def test_second_run_does_nothing(workdir):

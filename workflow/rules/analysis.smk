@@ -25,7 +25,7 @@ rule qscore:
         ),
         data=lambda wc: f"{DATA}/{wc.dataset}",
     shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli analyse --threads {threads} --params {params.cfg:q} --dataset-dir {params.data:q}'
+        '"$SSLBENCH_PYTHON" -m sslbench.cli qscore --threads {threads} --params {params.cfg:q} --dataset-dir {params.data:q}'
         " --features-path {input.features:q} --predictions-path {input.predictions:q}"
         " --summary-out {output.summary:q} --scores-out {output.scores:q} > {log:q} 2>&1"
 

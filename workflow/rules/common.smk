@@ -16,6 +16,7 @@ from sslbench.config import (
     check_config_file,
     validate_config,
 )  # noqa: E402
+from sslbench.provenance import CONFIG_HASH_ENV, config_hash  # noqa: E402
 from sslbench.recipes import method_optimizer, method_params, method_views  # noqa: E402
 from sslbench.report.pages import PAGES  # noqa: E402
 
@@ -61,6 +62,9 @@ os.environ.update(
     MLFLOW_TRACKING_URI=config["tracking"]["tracking_uri"],
     MLFLOW_EXPERIMENT_NAME=config["tracking"]["experiment"],
 )
+# Hash of the whole config of this invocation: every job's MLflow runs and result JSONs carry it
+# (tag config_hash) beside their own job_hash, so the runs of one config can be grouped.
+os.environ[CONFIG_HASH_ENV] = config_hash(config)
 
 
 envvars:
@@ -69,6 +73,7 @@ envvars:
     "MLFLOW_DISABLE_TELEMETRY",
     "MLFLOW_TRACKING_URI",
     "MLFLOW_EXPERIMENT_NAME",
+    CONFIG_HASH_ENV,
 
 
 wildcard_constraints:
@@ -256,6 +261,7 @@ def report_runs():
         | {"group": "{dataset}/{method}/seed{seed}".format(**run)}
         | {"variant": "{protocol}-{regulariser}".format(**run)}
         | {name.split(".")[0]: f"{RUN}/{name}".format(**run) for name in REPORT_FILES}
+        | {"meta": f"{DATA}/{run['dataset']}/meta.json"}
         for run in runs()
     ]
 
@@ -308,6 +314,7 @@ NOTEBOOK_SHELL = (
 
 
 onstart:
+    from sslbench.store_location import prepare_store_for_ui
     from sslbench.tracking import TrackingStoreError, init_store
 
     try:
@@ -316,5 +323,25 @@ onstart:
             config["tracking"]["experiment"],
             Path(config["tracking"]["artifact_root"]),
         )
+        prepare_store_for_ui(
+            config["tracking"]["tracking_uri"],
+            config["tracking"]["experiment"],
+            Path(config["tracking"]["artifact_root"]),
+        )
     except TrackingStoreError as err:
         sys.exit(f"sslbench: {err}")
+
+
+onsuccess:
+    from sslbench.dvc_cache import cache_generated_data
+
+    # A fresh clone regenerates data.dvc's bytes but not DVC's cache: commit them to it, so
+    # `dvc status` is clean and `dvc push` / `dvc pull` work with no extra step. The data
+    # lives under the working directory (config data_dir), the project root of `make run`.
+    try:
+        print(
+            f"sslbench: {cache_generated_data(Path.cwd())}",
+            file=sys.stderr,
+        )
+    except (RuntimeError, OSError, ValueError) as err:
+        print(f"sslbench: DVC cache not updated: {err}", file=sys.stderr)

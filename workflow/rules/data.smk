@@ -12,4 +12,4 @@ rule prepare_dataset:
         cfg=lambda wc: as_json({"dataset_config": config["datasets"][wc.dataset]}),
         out_dir=lambda wc: f"{DATA}/{wc.dataset}",
     shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli prepare --params {params.cfg:q} --out-dir {params.out_dir:q} > {log:q} 2>&1'
+        '"$SSLBENCH_PYTHON" -m sslbench.cli prepare_dataset --params {params.cfg:q} --out-dir {params.out_dir:q} > {log:q} 2>&1'

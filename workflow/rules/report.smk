@@ -35,7 +35,12 @@ rule report:
         notebook="workflow/notebooks/index.ipynb",
         claims="workflow/report/claims.yaml",
     output:
-        html=REPORT_HTML,
+        # in `snakemake --report` too, so the pages' "← all claims" links have a target
+        html=report(
+            REPORT_HTML,
+            category="Replication report",
+            labels={"page": "index"},
+        ),
         notebook=f"{REPORTS}/index.ipynb",
     log:
         f"{LOGS}/report/index.log",

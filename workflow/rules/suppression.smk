@@ -22,7 +22,7 @@ rule suppression_pretrain:
         cfg=suppression_params,
         data=lambda wc: f"{DATA}/{wc.dataset}",
     shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli pretrain --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --params {params.cfg:q} --dataset-dir {params.data:q}'
+        '"$SSLBENCH_PYTHON" -m sslbench.cli suppression_pretrain --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --params {params.cfg:q} --dataset-dir {params.data:q}'
         " --model-out {output.model:q} --history-out {output.history:q} > {log:q} 2>&1"
 
 
@@ -51,5 +51,5 @@ rule suppression_readout:
         ),
         data=lambda wc: f"{DATA}/{wc.dataset}",
     shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli suppression --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --params {params.cfg:q}'
+        '"$SSLBENCH_PYTHON" -m sslbench.cli suppression_readout --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --params {params.cfg:q}'
         " --dataset-dir {params.data:q} --model-path {input.model:q} --out {output:q} > {log:q} 2>&1"

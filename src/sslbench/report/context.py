@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -36,6 +37,11 @@ class ReportContext:
         return runs_of(self.mlflow, stages)
 
 
+def config_dir(claims_path: str) -> Path:
+    """The repository's config/ beside workflow/report/claims.yaml."""
+    return Path(claims_path).resolve().parents[2] / "config"
+
+
 def load_context(
     runs_json: str,
     collapse_json: str,
@@ -53,6 +59,13 @@ def load_context(
         collapse=collapse,
         suppression=suppression,
         registry=registry,
-        claims=claims_table(registry["claims"], runs, collapse, suppression, registry["movement"]),
+        claims=claims_table(
+            registry["claims"],
+            runs,
+            collapse,
+            suppression,
+            registry["movement"],
+            config_dir(claims_path),
+        ),
         mlflow=mlflow_runs(tracking_uri, experiment),
     )

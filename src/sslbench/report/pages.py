@@ -9,7 +9,7 @@ PAGES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "qscore": (
         "000 / 001 — Q-Score, discriminative features, interpretability",
         ("000", "001"),
-        ("pretrain", "finetune", "evaluate", "analyse", "representation", "interpret"),
+        ("pretrain", "finetune", "evaluate", "qscore", "representation", "interpret"),
     ),
     "collapse": (
         "002 — Content suppresses style: dimensionality collapse",
@@ -24,6 +24,6 @@ PAGES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "ifm": (
         "004 — Feature suppression and implicit feature modification",
         ("004",),
-        ("pretrain", "evaluate", "suppression"),
+        ("pretrain", "evaluate", "suppression_pretrain", "suppression_readout"),
     ),
 }

@@ -17,6 +17,8 @@ from sslbench.io import read_json
 from sslbench.report.verdicts import INCONCLUSIVE, ci_above
 
 CONFIDENCE = 0.95
+#: Column prefix: readout fits (folds) of a factor that stopped before lbfgs converged.
+NOT_CONVERGED = "not_converged_"
 
 
 def load_suppression(jobs: list[dict[str, Any]]) -> pd.DataFrame:
@@ -33,6 +35,10 @@ def load_suppression(jobs: list[dict[str, Any]]) -> pd.DataFrame:
                 "infonce_loss": result["infonce_loss"],
             }
             | {factor: v["accuracy"] for factor, v in result["readout"].items()}
+            | {
+                f"{NOT_CONVERGED}{factor}": v.get("not_converged_fits", 0)
+                for factor, v in result["readout"].items()
+            }
         )
     return pd.DataFrame(rows)
 
@@ -42,6 +48,7 @@ def factors(table: pd.DataFrame) -> list[str]:
         c
         for c in table.columns
         if c not in ("dataset", "tau", "regulariser", "seed", "infonce_loss")
+        and not c.startswith(NOT_CONVERGED)
     ]
 
 
@@ -55,7 +62,25 @@ def readout_table(table: pd.DataFrame) -> pd.DataFrame:
         }
     )
     out["seeds"] = grouped.size()
+    flagged = [c for c in table.columns if c.startswith(NOT_CONVERGED)]
+    out["readout fits not converged (lbfgs)"] = grouped[flagged].sum().sum(axis=1).astype(int)
     return out
+
+
+def non_convergence_note(table: pd.DataFrame, factor: str) -> str:
+    """A warning for the evidence of claims on ``factor``'s readouts when some of their fits
+    stopped at max_iter before lbfgs converged; empty when all converged."""
+    column = f"{NOT_CONVERGED}{factor}"
+    if table.empty or column not in table:
+        return ""
+    fits = int(table[column].sum())
+    if fits == 0:
+        return ""
+    encoders = int((table[column] > 0).sum())
+    return (
+        f"⚠ {factor} readout: lbfgs did not converge in {fits} fit(s) of {encoders} of "
+        f"{len(table)} encoders (raise suppression.readout.max_iter)"
+    )
 
 
 def seed_interval(values: np.ndarray) -> tuple[float, tuple[float, float]]:

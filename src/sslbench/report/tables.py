@@ -12,8 +12,9 @@ import yaml
 from sslbench.analysis.prediction import changed_share
 from sslbench.io import read_json
 from sslbench.report.collapse import evaluate_collapse_claim
+from sslbench.report.presentation import claim_unit, decided_by, not_run_detail
 from sslbench.report.representation import evaluate_representation_claim
-from sslbench.report.suppression import evaluate_suppression_claim
+from sslbench.report.suppression import evaluate_suppression_claim, non_convergence_note
 from sslbench.report.verdicts import did_not_move, evaluate_claim, evaluate_paired_claim
 
 
@@ -31,6 +32,7 @@ class RunResult:
     representation: dict[str, Any]
     interpretability: dict[str, Any]
     gradcam: str  # path of the heatmap gallery figure
+    class_names: tuple[str, ...] = ()  # names of the evaluated target's classes, in label order
 
 
 def load_runs(runs: list[dict[str, str]]) -> list[RunResult]:
@@ -48,9 +50,18 @@ def load_runs(runs: list[dict[str, str]]) -> list[RunResult]:
             representation=read_json(r["representation"]),
             interpretability=read_json(r["interpretability"]),
             gradcam=r["gradcam"],
+            class_names=_class_names(r),
         )
         for r in runs
     ]
+
+
+def _class_names(run: dict[str, str]) -> tuple[str, ...]:
+    """The target's class names from the dataset's meta.json (empty where it is not given)."""
+    if "meta" not in run or not Path(run["meta"]).exists():
+        return ()
+    target = read_json(run["eval"])["target"]
+    return tuple(str(name) for name in read_json(run["meta"])["classes"].get(target, ()))
 
 
 def load_claims(path: str | Path) -> dict[str, Any]:
@@ -65,6 +76,8 @@ def _claim_row(claim: dict[str, Any], run: str, result: dict[str, Any]) -> dict[
         "paper's value": claim["paper_value"],
         "run": run,
         "ours": round(result["ours"], 4),
+        "unit": claim_unit(claim),
+        "decided by": decided_by(claim),
         "evidence": result["detail"],
         "verdict": result["verdict"],
     }
@@ -76,6 +89,7 @@ def claims_table(
     collapse: dict[str, list[dict[str, Any]]] | None = None,
     suppression: pd.DataFrame | None = None,
     movement: dict[str, Any] | None = None,
+    config_dir: Path | None = None,
 ) -> pd.DataFrame:
     """One row per claim × run (or × pair of runs): the paper's number, ours, and the verdict.
 
@@ -85,7 +99,9 @@ def claims_table(
     per-model analyses (:mod:`sslbench.report.representation`); ``suppression`` claims to 004's
     sweep (:mod:`sslbench.report.suppression`); ``pending`` claims (a measurement the pipeline
     does not make yet) read "not run" with their reason. ``movement`` (the registry's block)
-    makes a paired claim on a model that did not move from its start inconclusive.
+    makes a paired claim on a model that did not move from its start inconclusive. Any other
+    claim with no row is "not run", naming the files of ``config_dir`` that run it; a
+    suppression claim's evidence flags readouts whose lbfgs fits did not converge.
     """
     rows: list[dict[str, Any]] = []
     by_key = {(run.group, run.variant): run for run in runs}
@@ -98,10 +114,11 @@ def claims_table(
             if result is not None:
                 rows.append(_claim_row(claim, "002 controlled experiments", result))
         elif "suppression" in claim:
-            result = evaluate_suppression_claim(
-                claim, pd.DataFrame() if suppression is None else suppression
-            )
+            sweep = pd.DataFrame() if suppression is None else suppression
+            result = evaluate_suppression_claim(claim, sweep)
             if result is not None:
+                note = non_convergence_note(sweep, claim["suppression"]["factor"])
+                result = result | {"detail": "; ".join(filter(None, (result["detail"], note)))}
                 rows.append(_claim_row(claim, "004 feature-suppression sweep", result))
         elif "representation" in claim:
             for label, result in evaluate_representation_claim(claim, runs):
@@ -111,16 +128,32 @@ def claims_table(
         else:
             _add_claim_rows(claim, runs, rows)
         if len(rows) == before:
-            rows.append(_claim_row(claim, "—", not_run(claim)))
+            produced = _produced(runs, collapse, suppression)
+            rows.append(_claim_row(claim, "—", not_run(claim, config_dir, produced)))
     return pd.DataFrame(rows)
 
 
-def not_run(claim: dict[str, Any]) -> dict[str, Any]:
-    """The row of a claim nothing in the run could decide, with the claim's stated reason."""
-    reason = claim.get("pending") or claim.get("not_run_reason")
+def _produced(
+    runs: list[RunResult],
+    collapse: dict[str, list[dict[str, Any]]] | None,
+    suppression: pd.DataFrame | None,
+) -> set[str]:
+    """Model variants and experiments this config produced (names of ``not_run_detail``)."""
+    sweep = set() if suppression is None or suppression.empty else {"suppression"}
+    return {run.variant for run in runs} | {f"collapse:{s}" for s in collapse or {}} | sweep
+
+
+def not_run(
+    claim: dict[str, Any], config_dir: Path | None = None, produced: set[str] | None = None
+) -> dict[str, Any]:
+    """The result of a claim that got no row: its stated reason (a measurement not built yet,
+    or the models it needs), else what it lacks and which config supplies it."""
+    stated = claim.get("pending") or claim.get("not_run_reason")
     return {
         "ours": float("nan"),
-        "detail": reason or "no model of this kind in the config",
+        "detail": f"not run: {stated}"
+        if stated
+        else not_run_detail(claim, config_dir, produced or set()),
         "verdict": "not run",
     }
 
@@ -190,7 +223,8 @@ def _add_claim_rows(
 
 def regulariser_table(runs: list[RunResult]) -> pd.DataFrame:
     """Baseline vs every regulariser (001 Table 1 style): accuracy, k-NN, Q-Score AUROC/AUPRC
-    and sparsity of each model, and its accuracy change against its protocol's control."""
+    and sparsity of each model, and its accuracy change against its protocol's control (none
+    for the controls themselves: they are what the others are compared with)."""
     control = {
         (run.group, run.variant.split("-")[0]): run for run in runs if run.variant.endswith("-none")
     }
@@ -199,13 +233,15 @@ def regulariser_table(runs: list[RunResult]) -> pd.DataFrame:
         protocol = run.variant.split("-")[0]
         base = control.get((run.group, protocol))
         accuracy = run.evaluation["linear_probe_accuracy"]
+        is_control = run.variant.endswith("-none")
         rows.append(
             {
                 "run": run.group,
                 "model": run.variant,
+                "role": _role(run.variant),
                 "linear probe accuracy": accuracy,
                 "Δ vs control": accuracy - base.evaluation["linear_probe_accuracy"]
-                if base is not None
+                if base is not None and not is_control
                 else float("nan"),
                 "k-NN accuracy": run.evaluation["knn_accuracy"],
                 "Q-Score AUROC": run.summary["metrics"]["q_score"]["auroc"],
@@ -214,6 +250,14 @@ def regulariser_table(runs: list[RunResult]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).set_index(["run", "model"]).sort_index()
+
+
+def _role(variant: str) -> str:
+    if variant == "pretrain-none":
+        return "baseline (control of pretrain-*)"
+    if variant == "finetune-none":
+        return "control of finetune-*"
+    return "regularised"
 
 
 def qscore_table(

@@ -25,7 +25,7 @@ from sslbench.analysis.qscore import (
 from sslbench.analysis.quality_metrics import make_quality_metrics
 from sslbench.evaluation.linear_probe import LinearProbeSpec, linear_probe
 from sslbench.io import atomic_path, write_json
-from sslbench.stages.common import run_name, run_tags
+from sslbench.stages.common import run_name, run_tags, with_provenance
 from sslbench.stages.evaluate import labelled_features
 from sslbench.tracking import tracked_run
 
@@ -189,8 +189,8 @@ def run(
         else {"skipped": not_computable or "the validation probe's correctness has a single class"},
     }
     with tracked_run(
-        run_name(params, "analyse"),
-        run_tags(params, "analyse", meta["version"]),
+        run_name(params, "qscore"),
+        run_tags(params, "qscore", meta["version"]),
         params,
     ):
         mlflow.log_metrics(
@@ -212,7 +212,7 @@ def run(
         )
         if not_computable is not None:
             mlflow.set_tag("not_computable", not_computable)
-        write_json(summary_out, summary)
+        write_json(summary_out, with_provenance(summary, params))
         mlflow.log_artifact(str(summary_out))
     if not_computable is not None:
         log.warning("AUROC/AUPRC not computable: %s", not_computable)

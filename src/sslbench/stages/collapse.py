@@ -96,7 +96,7 @@ from sslbench.synthetic.metrics import (
 )
 from sslbench.synthetic.settings import DEFAULTS, EXPERIMENT_DEFAULTS
 from sslbench.synthetic.train import TrainSpec, encode_pairs, observations, train_encoder
-from sslbench.tracking import tracked_run
+from sslbench.tracking import run_provenance_tags, tracked_run
 
 log = logging.getLogger(__name__)
 
@@ -316,10 +316,11 @@ def scalar_metrics(results: dict[str, Any]) -> dict[str, float]:
 
 
 def run_name(cfg: dict[str, Any]) -> str:
+    """MLflow run name, the setting first (the UI cuts long names)."""
     norm = "norm" if cfg["normalise"] else "nonorm"
     return (
-        f"collapse:{cfg['experiment']}/{cfg['space']}/dc{cfg['content_dims']}"
-        f"/tc{cfg['tau_content']:g}-ts{cfg['tau_style']:g}/{norm}/seed{cfg['seed']}"
+        f"{cfg['experiment']} {cfg['space']} dc{cfg['content_dims']}"
+        f" tc{cfg['tau_content']:g} ts{cfg['tau_style']:g} {norm} seed{cfg['seed']} · collapse"
     )
 
 
@@ -338,6 +339,6 @@ def run(params: dict[str, Any], out: Path) -> None:
         start = time.perf_counter()
         results = run_experiment(cfg)
         seconds = time.perf_counter() - start
-        write_json(out, results)
+        write_json(out, results | {"provenance": run_provenance_tags(cfg)})
         mlflow.log_metrics({**scalar_metrics(results), "seconds": seconds})
         log.info("%s done in %.1f s", run_name(cfg), seconds)

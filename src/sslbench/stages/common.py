@@ -13,6 +13,7 @@ from sslbench.methods.base import SSLMethod
 from sslbench.models.resnet import BackboneSpec, build_backbone
 from sslbench.regularisers import build_regulariser
 from sslbench.regularisers.base import Regulariser
+from sslbench.tracking import run_provenance_tags
 
 NO_REGULARISER = {"name": "none", "params": {}}
 
@@ -75,6 +76,16 @@ def run_tags(params: dict[str, Any], stage: str, data_version: str) -> dict[str,
 
 
 def run_name(params: dict[str, Any], stage: str) -> str:
+    """MLflow run name, the parts that tell runs apart first (the UI cuts long names):
+    e.g. ``finetune-lasso qscore · simclr seed0 · trifeature``."""
     return (
-        f"{stage}:{params['dataset']}/{params['method']}/seed{params['seed']}/{params['variant']}"
+        f"{params['variant']} {stage} · {params['method']} seed{params['seed']}"
+        f" · {params['dataset']}"
     )
+
+
+def with_provenance(
+    result: dict[str, Any], params: dict[str, Any], compute: Any | None = None
+) -> dict[str, Any]:
+    """``result`` with the job's provenance (machine, precision, versions, commit, hashes)."""
+    return result | {"provenance": run_provenance_tags(params, compute)}

@@ -14,7 +14,7 @@ from sslbench.data import sources
 from sslbench.evaluation.knn import KNNSpec, knn_predictions
 from sslbench.evaluation.linear_probe import LinearProbeSpec, linear_probe
 from sslbench.io import atomic_path, write_json
-from sslbench.stages.common import run_name, run_tags
+from sslbench.stages.common import run_name, run_tags, with_provenance
 from sslbench.tracking import tracked_run
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,8 @@ def run(
         metrics = {"linear_probe_accuracy": probe.accuracy, "knn_accuracy": knn}
         log.info("linear probe %.4f, k-NN %.4f", probe.accuracy, knn)
         mlflow.log_metrics(metrics)
-        write_json(metrics_out, {**metrics, "target": params["target"], "n_test": len(y_test)})
+        result = {**metrics, "target": params["target"], "n_test": len(y_test)}
+        write_json(metrics_out, with_provenance(result, params))
         table = pd.DataFrame(
             {
                 "label": y_test.numpy(),

@@ -13,6 +13,7 @@ from sslbench.device import CPU, Compute
 from sslbench.features import extract_features
 from sslbench.io import atomic_path
 from sslbench.stages.common import evaluation_spec, load_model
+from sslbench.tracking import run_provenance_tags
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ def run(
 ) -> None:
     model, model_params = load_model(model_path)
     augment = evaluation_spec(model_params["augment"])
-    result: dict[str, torch.Tensor] = {}
+    result: dict[str, Any] = {"provenance": run_provenance_tags(params, compute)}
     for split in sources.SPLITS:
         data = sources.load_split(dataset_dir, split)
         h, z = extract_features(model, data.images, augment, params["batch_size"], compute)

@@ -27,7 +27,13 @@ from sslbench.analysis.qscore import discriminative_from_config, highly_activati
 from sslbench.data import sources  # noqa: E402
 from sslbench.data.augment import evaluation_view  # noqa: E402
 from sslbench.io import atomic_path, write_json  # noqa: E402
-from sslbench.stages.common import evaluation_spec, load_model, run_name, run_tags  # noqa: E402
+from sslbench.stages.common import (  # noqa: E402
+    evaluation_spec,
+    load_model,
+    run_name,
+    run_tags,
+    with_provenance,
+)
 from sslbench.tracking import tracked_run  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -196,7 +202,7 @@ def run(
             correct[shown],
             figure_out,
         )
-        write_json(summary_out, summary)
+        write_json(summary_out, with_provenance(summary, params))
         mlflow.log_artifact(str(summary_out))
         mlflow.log_artifact(str(figure_out))
     for group, row in summary["groups"].items():

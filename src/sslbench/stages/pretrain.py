@@ -22,7 +22,7 @@ from sslbench.stages.common import (
     run_tags,
     view_specs,
 )
-from sslbench.tracking import config_hash, tracked_run
+from sslbench.tracking import run_provenance_tags, tracked_run
 from sslbench.training.loop import TrainSpec, train
 from sslbench.training.movement import parameter_snapshot, relative_weight_change
 from sslbench.training.optim import OptimSpec
@@ -114,7 +114,8 @@ def _fit(
         spec.epochs,
     )
     tags = run_tags(params, stage, data_version) | {"regulariser": regulariser.name}
-    with tracked_run(run_name(params, stage), tags, params):
+    provenance = run_provenance_tags(params, compute)
+    with tracked_run(run_name(params, stage), tags, params, compute):
         start = parameter_snapshot(model.backbone) if movement_out else []
         logged: set[int] = set()
 
@@ -135,7 +136,7 @@ def _fit(
             spec,
             model_out.parent / "checkpoints",
             on_epoch_end=log_epoch,
-            fingerprint=config_hash(params),
+            fingerprint=provenance["job_hash"],
             regulariser=regulariser,
             compute=compute,
         )
@@ -156,7 +157,9 @@ def _fit(
             mlflow.log_metrics(movement)
             write_json(movement_out, movement)
     with atomic_path(model_out) as tmp:
-        torch.save({"params": params, "state_dict": model.state_dict()}, tmp)
+        torch.save(
+            {"params": params, "state_dict": model.state_dict(), "provenance": provenance}, tmp
+        )
 
 
 def run(
@@ -165,7 +168,9 @@ def run(
     model_out: Path,
     history_out: Path,
     compute: Compute = CPU,
+    stage: str = "pretrain",
 ) -> None:
+    """Pretrain one model; ``stage`` names the rule (and MLflow stage tag) that runs it."""
     torch.manual_seed(params["seed"])
     meta = sources.load_meta(dataset_dir)
     images = sources.load_split(dataset_dir, "train").images
@@ -173,7 +178,7 @@ def run(
     regulariser = regulariser_from_params(params)
     regulariser.attach(model)
     fit(
-        "pretrain",
+        stage,
         model,
         regulariser,
         images,
@@ -183,3 +188,14 @@ def run(
         history_out,
         compute,
     )
+
+
+def run_suppression(
+    params: dict[str, Any],
+    dataset_dir: Path,
+    model_out: Path,
+    history_out: Path,
+    compute: Compute = CPU,
+) -> None:
+    """An encoder of 004's feature-suppression sweep (rule ``suppression_pretrain``)."""
+    run(params, dataset_dir, model_out, history_out, compute, stage="suppression_pretrain")

@@ -20,7 +20,7 @@ from sslbench.analysis.qscore import discriminative_from_config
 from sslbench.analysis.spectrum import spectrum_summary
 from sslbench.evaluation.linear_probe import LinearProbeSpec
 from sslbench.io import write_json
-from sslbench.stages.common import run_name, run_tags
+from sslbench.stages.common import run_name, run_tags, with_provenance
 from sslbench.stages.evaluate import labelled_features
 from sslbench.tracking import tracked_run
 
@@ -120,7 +120,7 @@ def run(
             }
             | {"n_discriminative_features": len(result["discriminative"])}
         )
-        write_json(out, result)
+        write_json(out, with_provenance(result, params))
         mlflow.log_artifact(str(out))
     log.info(
         "effective rank h %.2f / %d, z %.2f / %d; |D| = %d",

@@ -12,7 +12,7 @@ from typing import Any
 import mlflow
 import torch
 
-from sslbench.analysis.readout import ReadoutSpec, cross_validated_accuracy
+from sslbench.analysis.readout import ReadoutSpec, cross_validated_readout
 from sslbench.data import sources
 from sslbench.data.augment import ViewAugment
 from sslbench.device import CPU, Compute
@@ -20,7 +20,14 @@ from sslbench.features import extract_features
 from sslbench.io import write_json
 from sslbench.losses.infonce import info_nce
 from sslbench.methods.base import SSLMethod
-from sslbench.stages.common import evaluation_spec, load_model, run_name, run_tags, view_specs
+from sslbench.stages.common import (
+    evaluation_spec,
+    load_model,
+    run_name,
+    run_tags,
+    view_specs,
+    with_provenance,
+)
 from sslbench.tracking import tracked_run
 
 log = logging.getLogger(__name__)
@@ -67,10 +74,9 @@ def run(
     spec = ReadoutSpec(**params["readout"])
     readout = {}
     for column, factor in enumerate(meta["factors"]):
-        mean, std = cross_validated_accuracy(
+        readout[factor] = cross_validated_readout(
             h.double().numpy(), test.labels[:, column].numpy(), spec, params["seed"]
         )
-        readout[factor] = {"accuracy": mean, "fold_std": std}
     loss = held_out_infonce(
         model,
         test.images,
@@ -86,14 +92,15 @@ def run(
         "readout": readout,
         "infonce_loss": loss,
     }
+    stage = "suppression_readout"
     with tracked_run(
-        run_name(params, "suppression"), run_tags(params, "suppression", meta["version"]), params
+        run_name(params, stage), run_tags(params, stage, meta["version"]), params, compute
     ):
         mlflow.log_metrics(
             {f"{factor}_readout": v["accuracy"] for factor, v in readout.items()}
             | {"heldout_infonce": loss}
         )
-        write_json(out, result)
+        write_json(out, with_provenance(result, params, compute))
         mlflow.log_artifact(str(out))
     log.info(
         "τ = %s, %s: %s; held-out InfoNCE %.4f",

@@ -1,0 +1,339 @@
+"""How the report shows its claims: the unit of every row's number, whether a claim is decided
+with an interval, which config runs a claim that did not run, a verdict overview per paper
+and the claims grouped by paper. Presentation only: verdicts come from
+:mod:`sslbench.report.verdicts` and the rule modules, unchanged.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+VERDICTS = ("replicated", "contradicted", "inconclusive", "not run")
+VERDICT_COLOURS = {
+    "replicated": "#2e7d32",
+    "contradicted": "#c62828",
+    "inconclusive": "#9e9e9e",
+    "not run": "#e0e0e0",
+}
+PAPERS = {
+    "000": "000 — Q-Score v1 (Kalibhat et al., workshop)",
+    "001": "001 — Q-Score and discriminative features (Kalibhat et al., AAAI 2024)",
+    "002": "002 — Content suppresses style: dimensional collapse (Rusak et al.)",
+    "003": "003 — SparseHead (Song et al.)",
+    "004": "004 — Feature suppression and IFM (Robinson et al.)",
+}
+NO_INTERVAL = "no interval: point values"
+TEST_CONFIG = "test.yaml"
+MAX_CONFIGS_NAMED = 2
+MISSING = "—"
+OURS_DIGITS = 3
+#: Columns of the claims table as shown, in order (``paper`` becomes the section heading).
+SHOWN_COLUMNS = (
+    "where",
+    "claim",
+    "paper's value",
+    "run",
+    "ours",
+    "unit",
+    "decided by",
+    "evidence",
+    "verdict",
+)
+#: Left-aligned text, right-aligned numbers, a coloured verdict; shared by every page
+#: (``!important``: nbconvert's JupyterLab theme right-aligns every cell with a more specific
+#: selector).
+STYLE = """<style>
+table.sslbench { border-collapse: collapse; font-size: 0.85em; margin-bottom: 1em; }
+table.sslbench th, table.sslbench td { text-align: left !important; vertical-align: top;
+  padding: 0.25em 0.5em; border-bottom: 1px solid #ddd; }
+table.sslbench td.num { text-align: right !important; font-variant-numeric: tabular-nums;
+  white-space: nowrap; }
+table.sslbench-data th { text-align: left !important; }
+.verdict { padding: 0.1em 0.4em; border-radius: 0.3em; white-space: nowrap; }
+.overview-bar { display: flex; width: 24em; height: 1em; border: 1px solid #bbb; }
+.overview-bar span { display: block; height: 100%; }
+.flag { color: #b26a00; font-weight: bold; }
+</style>"""
+
+
+# --- units and decision kinds -------------------------------------------------------------
+
+_PATH_UNITS = (
+    ("effective_rank", "effective rank"),
+    ("sparsity_percent", "% of h at zero"),
+    ("auroc", "AUROC"),
+    ("readout", "R² of the readout"),
+    ("loss", "alignment + uniformity loss"),
+)
+
+
+def _path_unit(path: str) -> str:
+    return next((unit for key, unit in _PATH_UNITS if key in path), path.rsplit(".", 1)[-1])
+
+
+def claim_unit(claim: Mapping[str, Any]) -> str:
+    """The unit of the number in a claim's "ours" column."""
+    if "collapse" in claim:
+        rule = claim["collapse"]
+        if rule["kind"] == "last_layer_drop":
+            return "drop in R² at the last layer"
+        return _path_unit(rule["a"]["path"])
+    if "suppression" in claim:
+        rule = claim["suppression"]
+        if rule["kind"] == "correlation":
+            return f"Pearson r (held-out loss vs {rule['factor']} error)"
+        return f"Δ {rule['factor']} readout accuracy (fraction)"
+    if "representation" in claim:
+        return _representation_unit(claim["representation"])
+    if "compare" in claim:
+        outcome = claim["compare"].get("outcome", "correct")
+        probe = "k-NN" if outcome == "knn_correct" else "linear-probe"
+        return f"Δ {probe} accuracy (fraction, treated − control)"
+    return claim["stat"].upper()
+
+
+def _representation_unit(rule: Mapping[str, Any]) -> str:
+    if rule["kind"] in ("curve_above", "curve_matches"):
+        return f"Δ probe accuracy ({rule['a']} − {rule['b']}, fraction)"
+    if rule["kind"] == "miou":
+        return "Δ mIoU"
+    return _path_unit(rule["a"]["path"])
+
+
+def decided_by(claim: Mapping[str, Any]) -> str:
+    """Whether a claim's verdict rests on a 95 % interval or on point values (per seed)."""
+    if "collapse" in claim:
+        return f"{NO_INTERVAL}, every seed"
+    if "suppression" in claim:
+        if claim["suppression"]["kind"] == "correlation":
+            return "95 % interval of r (Fisher)"
+        return "95 % t-interval over seed pairs"
+    if "representation" in claim:
+        kind = claim["representation"]["kind"]
+        if kind == "miou":
+            return "95 % bootstrap interval"
+        if kind == "less_than":
+            return "95 % intervals where stored (AUROC, sparsity), else point values; every seed"
+        return f"{NO_INTERVAL}, every seed and point"
+    if "compare" in claim:
+        return "95 % paired bootstrap interval"
+    if claim["rule"]["kind"] == "best_of":
+        return "point estimates (contradicted only by another metric's interval)"
+    return "95 % bootstrap interval"
+
+
+# --- which config runs a claim ------------------------------------------------------------
+
+
+def _claim_variants(claim: Mapping[str, Any]) -> set[str]:
+    if "compare" in claim:
+        return {claim["compare"]["treated"], claim["compare"]["control"]}
+    rule = claim.get("representation")
+    if rule is None:
+        return {claim.get("variant", "pretrain-none")}
+    if rule["kind"] == "less_than":
+        return {rule["a"]["variant"], rule["b"]["variant"]}
+    found = {rule.get("variant", "pretrain-none")}
+    return found | {rule[key] for key in ("treated", "control") if key in rule}
+
+
+def _runs_variant(cfg: Mapping[str, Any], variant: str) -> bool:
+    protocol, _, regulariser = variant.partition("-")
+    if regulariser == "none":
+        return protocol == "pretrain" or any((cfg.get("finetune") or {}).get("runs", {}).values())
+    block = "scratch" if protocol == "pretrain" else "finetune"
+    return bool(((cfg.get(block) or {}).get("runs") or {}).get(regulariser))
+
+
+def _runs_claim(cfg: Mapping[str, Any], claim: Mapping[str, Any]) -> bool:
+    if "collapse" in claim:
+        rule = claim["collapse"]
+        wanted = {rule[k]["setting"] for k in ("a", "b") if k in rule} | (
+            {rule["setting"]} if "setting" in rule else set()
+        )
+        return wanted <= set((cfg.get("collapse") or {}).get("settings") or {})
+    if "suppression" in claim:
+        return bool((cfg.get("suppression") or {}).get("temperatures"))
+    variants = _claim_variants(claim) - {"pretrain-none"}
+    return bool(variants) and all(_runs_variant(cfg, v) for v in variants)
+
+
+def _config_files(config_dir: Path) -> list[Path]:
+    """Layerable configs, most specific first: the papers', then the others, the tiny test
+    config last."""
+    own = [p for p in sorted(config_dir.glob("*.yaml")) if p.name != "config.yaml"]
+    tests = [p for p in own if p.name == TEST_CONFIG]
+    return sorted(config_dir.glob("paper/*.yaml")) + [p for p in own if p not in tests] + tests
+
+
+def configs_running(claim: Mapping[str, Any], config_dir: Path) -> list[str]:
+    """The config files (layered over config/config.yaml) that produce what ``claim`` needs."""
+    return [
+        str(Path(config_dir.name) / path.relative_to(config_dir))
+        for path in _config_files(config_dir)
+        if _runs_claim(yaml.safe_load(path.read_text()) or {}, claim)
+    ]
+
+
+def _needed(claim: Mapping[str, Any]) -> set[str]:
+    """What a claim needs, named as in ``produced`` of :func:`not_run_detail`."""
+    if "collapse" in claim:
+        rule = claim["collapse"]
+        settings = [rule[k]["setting"] for k in ("a", "b") if k in rule] or [rule["setting"]]
+        return {f"collapse:{setting}" for setting in settings}
+    if "suppression" in claim:
+        return {"suppression"}
+    return _claim_variants(claim)
+
+
+def _needs(claim: Mapping[str, Any]) -> str:
+    if "collapse" in claim:
+        rule = claim["collapse"]
+        settings = [rule[k]["setting"] for k in ("a", "b") if k in rule] or [rule["setting"]]
+        return f"002 controlled setting(s) {', '.join(dict.fromkeys(settings))}"
+    if "suppression" in claim:
+        return "004 τ × IFM sweep"
+    models = sorted(_claim_variants(claim) - {"pretrain-none"}) or ["pretrain-none"]
+    return f"{' / '.join(models)} model"
+
+
+def not_run_detail(
+    claim: Mapping[str, Any], config_dir: Path | None, produced: Collection[str] = ()
+) -> str:
+    """Why a claim has no row, and which config runs it. ``produced``: the model variants,
+    ``collapse:<setting>`` and ``suppression`` experiments this config did produce; when all
+    the claim needs is among them, its rule found no data point in what they produced."""
+    if _needed(claim) <= set(produced):
+        return (
+            "not run: the models it needs were trained, but its rule found no data point in "
+            "them (e.g. no compression level in its keep range); see workflow/report/claims.yaml"
+        )
+    configs = configs_running(claim, config_dir) if config_dir is not None else []
+    reason = f"not run: this config has no {_needs(claim)}"
+    if not configs:
+        return reason
+    shown = " or ".join(configs[:MAX_CONFIGS_NAMED])
+    return f"{reason}; layer {shown} over config/config.yaml to run it"
+
+
+# --- HTML ---------------------------------------------------------------------------------
+
+
+def format_ours(value: Any) -> str:
+    """A number with three decimals; "—" for a missing one (never NaN)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    return f"{value:.{OURS_DIGITS}f}" if isinstance(value, float) else str(value)
+
+
+def verdict_badge(verdict: str) -> str:
+    colour = VERDICT_COLOURS.get(verdict, "#ffffff")
+    text = "#000" if verdict in ("not run", "inconclusive") else "#fff"
+    return (
+        f'<span class="verdict" style="background:{colour};color:{text}">'
+        f"{html.escape(verdict)}</span>"
+    )
+
+
+def _cell(column: str, value: Any) -> str:
+    if column == "ours":
+        return f'<td class="num">{format_ours(value)}</td>'
+    if column == "verdict":
+        return f"<td>{verdict_badge(str(value))}</td>"
+    return f"<td>{html.escape(MISSING if value is None else str(value))}</td>"
+
+
+def table_html(rows: pd.DataFrame, columns: Iterable[str], table_id: str) -> str:
+    """``rows`` as an HTML table: text left-aligned, numbers right-aligned, no NaN."""
+    columns = [c for c in columns if c in rows.columns]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(_cell(c, row[c]) for c in columns) + "</tr>" for _, row in rows.iterrows()
+    )
+    return (
+        f'<table class="sslbench" id="{table_id}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table>"
+    )
+
+
+def claims_html(claims: pd.DataFrame, table_id: str = "claims") -> str:
+    """The claims grouped by paper: a heading per paper and its rows."""
+    parts = []
+    for paper, rows in claims.groupby("paper", sort=True):
+        parts.append(f"<h3>{html.escape(PAPERS.get(str(paper), str(paper)))}</h3>")
+        parts.append(table_html(rows, SHOWN_COLUMNS, f"{table_id}-{paper}"))
+    return f'<div id="{table_id}">' + "".join(parts) + "</div>"
+
+
+def verdict_counts(claims: pd.DataFrame) -> pd.DataFrame:
+    """Rows per paper × verdict (every verdict a column, zeros included)."""
+    counts = claims.groupby(["paper", "verdict"]).size().unstack(fill_value=0)
+    return counts.reindex(columns=list(VERDICTS), fill_value=0).sort_index()
+
+
+def _bar(counts: pd.Series) -> str:
+    total = max(int(counts.sum()), 1)
+    return (
+        '<div class="overview-bar">'
+        + "".join(
+            f'<span title="{v}: {n}" style="width:{100 * n / total:.1f}%;'
+            f'background:{VERDICT_COLOURS[v]}"></span>'
+            for v, n in counts.items()
+            if n
+        )
+        + "</div>"
+    )
+
+
+def verdict_overview_html(claims: pd.DataFrame) -> str:
+    """Per paper: the count of each verdict and a stacked bar of them; the total last."""
+    counts = verdict_counts(claims)
+    head = "".join(f"<th>{verdict_badge(v)}</th>" for v in VERDICTS)
+    rows = []
+    for paper, row in [*counts.iterrows(), ("all", counts.sum())]:
+        name = html.escape(PAPERS.get(str(paper), "all papers"))
+        cells = "".join(f'<td class="num">{int(row[v])}</td>' for v in VERDICTS)
+        rows.append(f'<tr data-paper="{paper}"><td>{name}</td>{cells}<td>{_bar(row)}</td></tr>')
+    return (
+        f'<table class="sslbench" id="verdict-overview"><thead><tr><th>paper</th>{head}'
+        f"<th>share</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def machine_html(summary: list[tuple[str, int]]) -> str:
+    """The machines, precisions, code and configs the page's numbers came from."""
+    if not summary:
+        return '<p id="machine">Machine and precision: no MLflow runs found.</p>'
+    items = "".join(f"<li>{html.escape(line)} — {n} run(s)</li>" for line, n in summary)
+    return f'<div id="machine"><b>Numbers computed on</b><ul>{items}</ul></div>'
+
+
+def models_html(
+    table: pd.DataFrame, wanted: Sequence[str], table_id: str, config_dir: Path | None
+) -> str:
+    """The rows of the ``wanted`` models of a per-model table (indexed by run and model).
+
+    A wanted model that was not trained gets a "not run" sentence naming the config that trains
+    it; when none of the treated models was trained, the controls are not shown alone (their
+    Δ would read as a result)."""
+    trained = set(table.index.get_level_values("model")) if not table.empty else set()
+    treated = [m for m in wanted if not m.endswith("-none")]
+    notes = [
+        f"<p><b>{html.escape(m)}</b>: "
+        + html.escape(not_run_detail({"compare": {"treated": m, "control": m}}, config_dir))
+        + ".</p>"
+        for m in treated
+        if m not in trained
+    ]
+    if not any(m in trained for m in treated):
+        return f'<div id="{table_id}">' + "".join(notes) + "</div>"
+    shown = table[table.index.get_level_values("model").isin(wanted)].round(OURS_DIGITS + 1)
+    rows = shown.to_html(table_id=table_id, classes="sslbench-data", na_rep=MISSING)
+    return "".join(notes) + rows

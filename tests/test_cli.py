@@ -1,0 +1,64 @@
+"""The per-stage command line: stage names match the Snakemake rules (and MLflow's stage tags),
+and malformed ``--params`` end in one sentence naming the key, not a traceback."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from sslbench.cli import STAGES
+
+
+def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sslbench.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+
+
+def _pretrain(tmp_path: Path, params: str) -> subprocess.CompletedProcess:
+    return _cli(
+        tmp_path,
+        "pretrain",
+        "--device",
+        "cpu",
+        "--params",
+        params,
+        "--dataset-dir",
+        str(tmp_path / "data"),
+        "--model-out",
+        str(tmp_path / "model.pt"),
+        "--history-out",
+        str(tmp_path / "history.json"),
+    )
+
+
+def test_a_missing_key_is_named_in_one_sentence(tmp_path):
+    result = _pretrain(tmp_path, '{"method": "simclr"}')
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "KeyError" not in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if "ERROR" in line]
+    assert "sslbench pretrain: --params lacks the key 'seed'" in line
+
+
+def test_params_that_are_not_a_json_object_are_refused(tmp_path):
+    for bad in ("{not json", "[1, 2]"):
+        result = _pretrain(tmp_path, bad)
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert re.search(r"sslbench pretrain: --params (is not valid JSON|must be)", result.stderr)
+
+
+def test_stage_names_are_the_rule_names(repo):
+    rules = set(re.findall(r"^rule (\w+):", _rule_text(repo), flags=re.MULTILINE))
+    assert set(STAGES) - {"init-tracking"} <= rules
+    assert {"qscore", "suppression_pretrain", "suppression_readout"} <= set(STAGES)
+
+
+def _rule_text(repo: Path) -> str:
+    return "\n".join(p.read_text() for p in sorted((repo / "workflow/rules").glob("*.smk")))
