@@ -36,12 +36,12 @@ def registry(repo) -> list[dict]:
 
 
 def test_rows_of_absent_models_say_not_run_with_the_config(registry, repo):
-    table = claims_table(registry, [], {}, pd.DataFrame(), repo / "config")
+    table = claims_table(registry, [], {}, pd.DataFrame(), config_dir=repo / "config")
     assert set(table["verdict"]) == {"not run"}
     assert table["ours"].isna().all()
     by_id = dict(zip([c["id"] for c in registry], table["evidence"], strict=True))
     assert "config/paper/003_sparsehead.yaml" in by_id["sparsehead-improves"]
-    assert "config/paper/002_cifar10.yaml" in by_id["temperature-improves"]
+    assert "config/paper/002_cifar10.yaml" in by_id["no-l2-norm-does-not-improve"]
     assert "config/projector_heads.yaml" in by_id["identity-head-collapses-representation"]
     assert "004 τ × IFM sweep" in by_id["ifm-improves-shape"]
     html = claims_html(table)

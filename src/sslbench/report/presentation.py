@@ -65,6 +65,9 @@ table.sslbench-data th { text-align: left !important; }
 
 # --- units and decision kinds -------------------------------------------------------------
 
+#: Unit and decision of a claim the pipeline cannot measure yet (``pending`` in claims.yaml).
+PENDING = "not measured yet"
+
 _PATH_UNITS = (
     ("effective_rank", "effective rank"),
     ("sparsity_percent", "% of h at zero"),
@@ -80,6 +83,8 @@ def _path_unit(path: str) -> str:
 
 def claim_unit(claim: Mapping[str, Any]) -> str:
     """The unit of the number in a claim's "ours" column."""
+    if "pending" in claim:
+        return PENDING
     if "collapse" in claim:
         rule = claim["collapse"]
         if rule["kind"] == "last_layer_drop":
@@ -109,6 +114,8 @@ def _representation_unit(rule: Mapping[str, Any]) -> str:
 
 def decided_by(claim: Mapping[str, Any]) -> str:
     """Whether a claim's verdict rests on a 95 % interval or on point values (per seed)."""
+    if "pending" in claim:
+        return PENDING
     if "collapse" in claim:
         return f"{NO_INTERVAL}, every seed"
     if "suppression" in claim:
@@ -207,16 +214,21 @@ def _needs(claim: Mapping[str, Any]) -> str:
 def not_run_detail(
     claim: Mapping[str, Any], config_dir: Path | None, produced: Collection[str] = ()
 ) -> str:
-    """Why a claim has no row, and which config runs it. ``produced``: the model variants,
-    ``collapse:<setting>`` and ``suppression`` experiments this config did produce; when all
-    the claim needs is among them, its rule found no data point in what they produced."""
+    """Why a claim has no row, and which config runs it. A claim's own ``pending`` or
+    ``not_run_reason`` (claims.yaml) is the reason where it gives one. ``produced``: the model
+    variants, ``collapse:<setting>`` and ``suppression`` experiments this config did produce;
+    when all the claim needs is among them, its rule found no data point in what they
+    produced."""
+    stated = claim.get("pending") or claim.get("not_run_reason")
+    if "pending" in claim:
+        return f"not run: {stated}"
     if _needed(claim) <= set(produced):
         return (
             "not run: the models it needs were trained, but its rule found no data point in "
             "them (e.g. no compression level in its keep range); see workflow/report/claims.yaml"
         )
     configs = configs_running(claim, config_dir) if config_dir is not None else []
-    reason = f"not run: this config has no {_needs(claim)}"
+    reason = f"not run: {stated or f'this config has no {_needs(claim)}'}"
     if not configs:
         return reason
     shown = " or ".join(configs[:MAX_CONFIGS_NAMED])

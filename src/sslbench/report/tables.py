@@ -146,14 +146,10 @@ def _produced(
 def not_run(
     claim: dict[str, Any], config_dir: Path | None = None, produced: set[str] | None = None
 ) -> dict[str, Any]:
-    """The result of a claim that got no row: its stated reason (a measurement not built yet,
-    or the models it needs), else what it lacks and which config supplies it."""
-    stated = claim.get("pending") or claim.get("not_run_reason")
+    """The result of a claim that got no row: what it lacks and which config supplies it."""
     return {
         "ours": float("nan"),
-        "detail": f"not run: {stated}"
-        if stated
-        else not_run_detail(claim, config_dir, produced or set()),
+        "detail": not_run_detail(claim, config_dir, produced or set()),
         "verdict": "not run",
     }
 
