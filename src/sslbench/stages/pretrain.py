@@ -65,18 +65,68 @@ def fit(
     _check_batch_size(params, images.shape[0])
     checkpoints = model_out.parent / "checkpoints"
     with exclusive_lock(checkpoints / TRAINER_LOCK, f"checkpoint folder {checkpoints}"):
-        _fit(
+        spec = train_spec(params)
+        log.info(
+            "%s %s + %s on %s (%d images), %d epochs",
             stage,
-            model,
-            regulariser,
-            images,
-            params,
-            data_version,
-            model_out,
-            history_out,
-            compute,
-            movement_out,
+            params["method"],
+            regulariser.name,
+            params["dataset"],
+            images.shape[0],
+            spec.epochs,
         )
+        tags = run_tags(params, stage, data_version) | {"regulariser": regulariser.name}
+        provenance = run_provenance_tags(params, compute)
+        with tracked_run(run_name(params, stage), tags, params, compute):
+            start = parameter_snapshot(model.backbone) if movement_out else []
+            logged: set[int] = set()
+
+            def log_epoch(epoch: int, record: dict[str, float]) -> None:
+                mlflow.log_metrics(
+                    {
+                        "train_loss": record["loss"],
+                        "lr": record["lr"],
+                        "epoch_seconds": record["seconds"],
+                    },
+                    step=epoch,
+                )
+                logged.add(epoch)
+
+            history = train(
+                model,
+                images,
+                spec,
+                checkpoints,
+                on_epoch_end=log_epoch,
+                fingerprint=provenance["job_hash"],
+                regulariser=regulariser,
+                compute=compute,
+            )
+            for record in history:  # epochs restored from a checkpoint of an interrupted job
+                if record["epoch"] not in logged:
+                    log_epoch(record["epoch"], record)
+            mlflow.log_metrics(
+                {
+                    "final_train_loss": history[-1]["loss"],
+                    "train_seconds": sum(r["seconds"] for r in history),
+                }
+            )
+            write_json(history_out, history)
+            mlflow.log_artifact(str(history_out))
+            if movement_out is not None:
+                record_movement(model, start, movement_out)
+        with atomic_path(model_out) as tmp:
+            torch.save(
+                {"params": params, "state_dict": model.state_dict(), "provenance": provenance}, tmp
+            )
+
+
+def record_movement(model: SSLMethod, start: list[torch.Tensor], out: Path) -> None:
+    """Log and write how far a fine-tune moved the backbone from ``start`` (its checkpoint)."""
+    movement = {"relative_weight_change": relative_weight_change(model.backbone, start)}
+    log.info("backbone moved by %.3g of its norm", movement["relative_weight_change"])
+    mlflow.log_metrics(movement)
+    write_json(out, movement)
 
 
 def _check_batch_size(params: dict[str, Any], n_images: int) -> None:
@@ -88,77 +138,6 @@ def _check_batch_size(params: dict[str, Any], n_images: int) -> None:
         raise ValueError(
             f"config key {key}.batch_size: {batch_size} exceeds the {n_images} training images "
             f"of dataset {params['dataset']!r}; use at most {n_images}"
-        )
-
-
-def _fit(
-    stage: str,
-    model: SSLMethod,
-    regulariser: Regulariser,
-    images: torch.Tensor,
-    params: dict[str, Any],
-    data_version: str,
-    model_out: Path,
-    history_out: Path,
-    compute: Compute,
-    movement_out: Path | None,
-) -> None:
-    spec = train_spec(params)
-    log.info(
-        "%s %s + %s on %s (%d images), %d epochs",
-        stage,
-        params["method"],
-        regulariser.name,
-        params["dataset"],
-        images.shape[0],
-        spec.epochs,
-    )
-    tags = run_tags(params, stage, data_version) | {"regulariser": regulariser.name}
-    provenance = run_provenance_tags(params, compute)
-    with tracked_run(run_name(params, stage), tags, params, compute):
-        start = parameter_snapshot(model.backbone) if movement_out else []
-        logged: set[int] = set()
-
-        def log_epoch(epoch: int, record: dict[str, float]) -> None:
-            mlflow.log_metrics(
-                {
-                    "train_loss": record["loss"],
-                    "lr": record["lr"],
-                    "epoch_seconds": record["seconds"],
-                },
-                step=epoch,
-            )
-            logged.add(epoch)
-
-        history = train(
-            model,
-            images,
-            spec,
-            model_out.parent / "checkpoints",
-            on_epoch_end=log_epoch,
-            fingerprint=provenance["job_hash"],
-            regulariser=regulariser,
-            compute=compute,
-        )
-        for record in history:  # epochs restored from a checkpoint of an interrupted job
-            if record["epoch"] not in logged:
-                log_epoch(record["epoch"], record)
-        mlflow.log_metrics(
-            {
-                "final_train_loss": history[-1]["loss"],
-                "train_seconds": sum(r["seconds"] for r in history),
-            }
-        )
-        write_json(history_out, history)
-        mlflow.log_artifact(str(history_out))
-        if movement_out is not None:
-            movement = {"relative_weight_change": relative_weight_change(model.backbone, start)}
-            log.info("backbone moved by %.3g of its norm", movement["relative_weight_change"])
-            mlflow.log_metrics(movement)
-            write_json(movement_out, movement)
-    with atomic_path(model_out) as tmp:
-        torch.save(
-            {"params": params, "state_dict": model.state_dict(), "provenance": provenance}, tmp
         )
 
 
