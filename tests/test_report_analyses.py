@@ -170,30 +170,25 @@ def _sweep(effect, noise, seeds=3, seed=0, taus=(0.05, 0.5)):
     return pd.DataFrame(rows)
 
 
+IFM_SHAPE_CLAIM = {
+    "suppression": {
+        "kind": "ifm_improves",
+        "factor": "shape",
+        "treated": "ifm",
+        "min_effect": 0.003,
+    }
+}
+
+
 @pytest.mark.parametrize(("effect", "verdict"), [(0.1, "replicated"), (-0.1, "contradicted")])
 def test_ifm_claim_follows_the_sign_of_a_clear_effect(effect, verdict):
-    claim = {
-        "suppression": {
-            "kind": "ifm_improves",
-            "factor": "shape",
-            "treated": "ifm",
-            "min_effect": 0.003,
-        }
-    }
-    result = evaluate_suppression_claim(claim, _sweep(effect, noise=0.005))
+    result = evaluate_suppression_claim(IFM_SHAPE_CLAIM, _sweep(effect, noise=0.005))
     assert result["verdict"] == verdict and result["ours"] == pytest.approx(effect, abs=0.01)
 
 
 def test_ifm_claim_on_noise_is_inconclusive():
-    claim = {
-        "suppression": {
-            "kind": "ifm_improves",
-            "factor": "shape",
-            "treated": "ifm",
-            "min_effect": 0.003,
-        }
-    }
-    assert evaluate_suppression_claim(claim, _sweep(0.0, noise=0.2))["verdict"] == "inconclusive"
+    verdict = evaluate_suppression_claim(IFM_SHAPE_CLAIM, _sweep(0.0, noise=0.2))["verdict"]
+    assert verdict == "inconclusive"
 
 
 def test_temperature_tradeoff_and_loss_correlation_verdicts():
