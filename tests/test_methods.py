@@ -37,6 +37,7 @@ TINY: dict[str, dict] = {
         "queue_size": 32,
         "base_momentum": 0.99,
         "final_momentum": 0.999,
+        "recipe_steps_per_epoch": 195.3125,
     },
     "byol": {
         "projection_hidden_dim": 32,
@@ -44,6 +45,7 @@ TINY: dict[str, dict] = {
         "prediction_hidden_dim": 32,
         "base_momentum": 0.99,
         "final_momentum": 1.0,
+        "recipe_steps_per_epoch": 195.3125,
     },
     "swav": {
         "temperature": 0.1,
@@ -68,6 +70,7 @@ TINY: dict[str, dict] = {
         "center_momentum": 0.9,
         "base_momentum": 0.996,
         "final_momentum": 1.0,
+        "recipe_steps_per_epoch": 195.3125,
     },
     "simsiam": {"projection_hidden_dim": 32, "projection_dim": 16, "prediction_hidden_dim": 8},
     "vicreg": {
@@ -345,9 +348,13 @@ def test_dino_embedding_is_the_unit_bottleneck_entering_the_prototypes():
 # --------------------------------------------------------------------------- target networks
 
 
+@pytest.mark.parametrize("recipe_steps, run_steps", [(19.0, 19), (40.0, 4)])
 @pytest.mark.parametrize("name", sorted(TARGET_NETWORKS))
-def test_target_network_gets_no_gradient_and_follows_the_ema(name):
-    model = _model(name)
+def test_target_network_gets_no_gradient_and_follows_the_ema(name, recipe_steps, run_steps):
+    """τ follows the cosine schedule; a recipe's τ given for ``recipe_steps`` steps per epoch is
+    applied as τ^(recipe_steps / run_steps) per step (the recipe's decay per epoch)."""
+    model = _model(name, recipe_steps_per_epoch=recipe_steps)
+    model.on_train_start(run_steps)
     target = getattr(model, TARGET_NETWORKS[name])
     optimizer = build_optimizer(model, OptimSpec("sgd", 0.5, 0.0, 0.0, 0.0, 32, False), 32)
     optimised = {id(p) for group in optimizer.param_groups for p in group["params"]}
@@ -369,7 +376,7 @@ def test_target_network_gets_no_gradient_and_follows_the_ema(name):
     tau = (
         spec.final_momentum
         - (spec.final_momentum - spec.base_momentum) * (math.cos(math.pi * 0.3) + 1) / 2
-    )
+    ) ** (recipe_steps / run_steps)
     for new, old, o in zip(target.parameters(), before, online, strict=True):
         _close(new, tau * old + (1 - tau) * o)
 

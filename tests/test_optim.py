@@ -8,7 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from sslbench.training.optim import LARS, OptimSpec, build_optimizer
+from sslbench.methods.simsiam import SimSiam, SimSiamSpec
+from sslbench.models.resnet import BackboneSpec, build_backbone
+from sslbench.training.optim import LARS, OptimSpec, build_optimizer, schedule_lr
 
 RECIPE = OptimSpec(
     "lars", 0.4, 1e-4, 0.9, 0.0, lr_batch_size=256, exclude_bias_n_norm=True, eta=0.02, clip_lr=True
@@ -102,3 +104,16 @@ def test_recipe_moves_weights_by_a_share_of_their_norm():
     build_optimizer(layer, RECIPE, 256).step()
     moved = (layer.weight - w0).norm() / w0.norm()
     assert 0.01 < moved <= 0.0201
+
+
+def test_static_lr_groups_keep_the_base_lr_while_the_rest_follow_the_schedule():
+    """SimSiam's predictor (solo-learn's ``static_lr`` group) stays at the base lr."""
+    model = SimSiam(build_backbone(BackboneSpec("resnet18", 4, "cifar")), SimSiamSpec(16, 16, 8))
+    static = model.static_lr_parameters()
+    assert {id(p) for p in static} == {id(p) for p in model.predictor.parameters()}
+    optimizer = build_optimizer(model, RECIPE, 512, static)
+    schedule_lr(optimizer, base_lr=0.8, multiplier=0.25)
+    lrs = {id(p): g["lr"] for g in optimizer.param_groups for p in g["params"]}
+    assert all(lrs[id(p)] == 0.8 for p in model.predictor.parameters())
+    assert all(lrs[id(p)] == 0.2 for p in model.backbone.parameters())
+    assert len(lrs) == sum(1 for p in model.parameters() if p.requires_grad)

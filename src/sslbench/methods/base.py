@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from sslbench.methods.momentum import MomentumTarget
 from sslbench.models.resnet import ResNet
 
 
@@ -37,6 +38,18 @@ class SSLMethod(nn.Module):
 
     def loss(self, views: Sequence[torch.Tensor]) -> torch.Tensor:
         raise NotImplementedError
+
+    def on_train_start(self, steps_per_epoch: int) -> None:
+        """Tell the method its run's steps per epoch, before the first step: momentum targets
+        convert their recipe's EMA rate to it (:class:`~sslbench.methods.momentum.EMASchedule`)."""
+        for module in self.modules():
+            if isinstance(module, MomentumTarget):
+                module.steps_per_epoch = steps_per_epoch
+
+    def static_lr_parameters(self) -> list[nn.Parameter]:
+        """Parameters whose learning rate stays at the base lr, outside the warm-up/cosine
+        schedule (none by default; SimSiam's predictor)."""
+        return []
 
     def before_optimizer_step(self, progress: float) -> None:
         """Edit gradients after ``backward()``, before the optimiser steps (no-op by default).

@@ -20,8 +20,7 @@ from lightly.loss import NegativeCosineSimilarity
 from lightly.models.modules import BYOLPredictionHead, BYOLProjectionHead
 
 from sslbench.methods.base import SSLMethod
-from sslbench.methods.momentum import MomentumTarget
-from sslbench.methods.schedules import cosine_increase
+from sslbench.methods.momentum import MomentumTarget, ema_schedule
 from sslbench.models.resnet import ResNet
 
 
@@ -35,6 +34,7 @@ class BYOLSpec:
     prediction_hidden_dim: int = 4096
     base_momentum: float = 0.99
     final_momentum: float = 1.0
+    recipe_steps_per_epoch: float = 195.3125  # 50,000 images / batch 256
 
 
 class BYOL(SSLMethod):
@@ -49,7 +49,7 @@ class BYOL(SSLMethod):
         self.predictor = BYOLPredictionHead(
             spec.projection_dim, spec.prediction_hidden_dim, spec.projection_dim
         )
-        self.target = MomentumTarget([self.backbone, self.projector])
+        self.target = MomentumTarget([self.backbone, self.projector], ema_schedule(spec))
         self.criterion = NegativeCosineSimilarity()
 
     def loss(self, views: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -60,5 +60,4 @@ class BYOL(SSLMethod):
         return (2 + 2 * self.criterion(p0, t1)) + (2 + 2 * self.criterion(p1, t0))
 
     def on_step_end(self, progress: float) -> None:
-        tau = cosine_increase(progress, self.spec.base_momentum, self.spec.final_momentum)
-        self.target.update([self.backbone, self.projector], tau)
+        self.target.update([self.backbone, self.projector], progress)

@@ -31,8 +31,8 @@ from lightly.loss import DINOLoss
 from lightly.models.modules import DINOProjectionHead
 
 from sslbench.methods.base import SSLMethod
-from sslbench.methods.momentum import MomentumTarget
-from sslbench.methods.schedules import Progress, cosine_increase, linear_warmup
+from sslbench.methods.momentum import MomentumTarget, ema_schedule
+from sslbench.methods.schedules import Progress, linear_warmup
 from sslbench.models.resnet import ResNet
 
 
@@ -53,6 +53,7 @@ class DINOSpec:
     center_momentum: float = 0.9
     base_momentum: float = 0.9995
     final_momentum: float = 1.0
+    recipe_steps_per_epoch: float = 195.3125  # 50,000 images / batch 256
 
 
 def _head(input_dim: int, spec: DINOSpec) -> DINOProjectionHead:
@@ -73,6 +74,7 @@ class DINO(SSLMethod):
         self.spec = spec
         self.teacher = MomentumTarget(
             [self.backbone, self.projector],
+            ema_schedule(spec),
             blank=[copy.deepcopy(backbone), _head(backbone.output_dim, spec)],
         )
         self.criterion = DINOLoss(
@@ -106,5 +108,4 @@ class DINO(SSLMethod):
 
     def on_step_end(self, progress: float) -> None:
         self.progress.set(progress)
-        tau = cosine_increase(progress, self.spec.base_momentum, self.spec.final_momentum)
-        self.teacher.update([self.backbone, self.projector], tau)
+        self.teacher.update([self.backbone, self.projector], progress)

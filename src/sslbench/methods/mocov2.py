@@ -27,8 +27,7 @@ from lightly.loss import NTXentLoss
 from lightly.models.modules import MoCoProjectionHead
 
 from sslbench.methods.base import SSLMethod
-from sslbench.methods.momentum import MomentumTarget
-from sslbench.methods.schedules import cosine_increase
+from sslbench.methods.momentum import MomentumTarget, ema_schedule
 from sslbench.models.resnet import ResNet
 
 
@@ -43,6 +42,7 @@ class MoCoV2Spec:
     queue_size: int = 32768
     base_momentum: float = 0.99
     final_momentum: float = 0.999
+    recipe_steps_per_epoch: float = 195.3125  # 50,000 images / batch 256
 
 
 class MoCoV2(SSLMethod):
@@ -54,7 +54,7 @@ class MoCoV2(SSLMethod):
         )
         super().__init__(backbone, projector)
         self.spec = spec
-        self.key_encoder = MomentumTarget([self.backbone, self.projector])
+        self.key_encoder = MomentumTarget([self.backbone, self.projector], ema_schedule(spec))
         self.criterion = NTXentLoss(
             temperature=spec.temperature, memory_bank_size=(spec.queue_size, spec.projection_dim)
         )
@@ -79,5 +79,4 @@ class MoCoV2(SSLMethod):
         return self.criterion(query, key)
 
     def on_step_end(self, progress: float) -> None:
-        tau = cosine_increase(progress, self.spec.base_momentum, self.spec.final_momentum)
-        self.key_encoder.update([self.backbone, self.projector], tau)
+        self.key_encoder.update([self.backbone, self.projector], progress)

@@ -5,7 +5,8 @@ with a stop-gradient on the targets, L = ½·D(p₁, stopgrad(z₂)) + ½·D(p�
 D(p, z) = −cos(p, z) (eqs. 1 and 3–4). Lightly's ``NegativeCosineSimilarity``,
 ``SimSiamProjectionHead`` (3 layers, BN on every layer, none of them affine on the output) and
 ``SimSiamPredictionHead`` (2 layers with a bottleneck). No momentum encoder, no negatives.
-The paper keeps the predictor's learning rate fixed (§4.4); here it follows the shared schedule.
+The predictor's learning rate stays fixed at the base lr (the paper's §4.4; solo-learn's
+``static_lr`` predictor group), while the encoder's follows the warm-up/cosine schedule.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ class SimSiam(SSLMethod):
             spec.projection_dim, spec.prediction_hidden_dim, spec.projection_dim
         )
         self.criterion = NegativeCosineSimilarity()
+
+    def static_lr_parameters(self) -> list[torch.nn.Parameter]:
+        return list(self.predictor.parameters())
 
     def loss(self, views: Sequence[torch.Tensor]) -> torch.Tensor:
         x0, x1 = views

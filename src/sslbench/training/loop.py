@@ -21,7 +21,7 @@ from sslbench.device import CPU, Compute
 from sslbench.io import atomic_path
 from sslbench.methods.base import SSLMethod
 from sslbench.regularisers.base import Regulariser
-from sslbench.training.optim import OptimSpec, build_optimizer, warmup_cosine
+from sslbench.training.optim import OptimSpec, build_optimizer, schedule_lr, warmup_cosine
 
 log = logging.getLogger(__name__)
 CHECKPOINT_GLOB = "epoch_*.pt"
@@ -120,13 +120,16 @@ def train(
     warmup_steps = round(spec.optimizer.warmup_epochs * steps_per_epoch)
     method.to(compute.device, memory_format=compute.memory_format)
     images = resident(images, compute)
-    optimizer = build_optimizer(method, spec.optimizer, spec.batch_size)
+    optimizer = build_optimizer(
+        method, spec.optimizer, spec.batch_size, method.static_lr_parameters()
+    )
     base_lr = spec.optimizer.scaled_lr(spec.batch_size)
     scaler = torch.amp.GradScaler(compute.device.type, enabled=compute.needs_grad_scaling)
     augment = ViewAugment(spec.augment, images.shape[-1])
     generator = torch.Generator().manual_seed(spec.seed)
     torch.manual_seed(spec.seed)
     start_epoch, history = _resume(method, optimizer, generator, checkpoint_dir, fingerprint)
+    method.on_train_start(steps_per_epoch)
 
     for epoch in range(start_epoch, spec.epochs):
         method.train()
@@ -134,8 +137,7 @@ def train(
         watch, started = LossWatch(compute.device), time.perf_counter()
         for i in range(steps_per_epoch):
             step = epoch * steps_per_epoch + i
-            for group in optimizer.param_groups:
-                group["lr"] = base_lr * warmup_cosine(step, total_steps, warmup_steps)
+            schedule_lr(optimizer, base_lr, warmup_cosine(step, total_steps, warmup_steps))
             batch = images[order[i * spec.batch_size : (i + 1) * spec.batch_size]]
             batch = batch.to(compute.device, non_blocking=True)
             views = [
@@ -225,7 +227,9 @@ def _resume(
         return 0, []
     # Loaded to the CPU: load_state_dict copies into the model's and optimiser's devices.
     state = torch.load(checkpoints[-1], weights_only=True, map_location="cpu")
-    if state.get("fingerprint") != fingerprint:
+    # A checkpoint of another config, or one whose optimiser groups this code builds otherwise
+    # (written by an older version), cannot continue this run.
+    if state.get("fingerprint") != fingerprint or not _same_groups(optimizer, state["optimizer"]):
         log.warning(
             "discarding %d checkpoint(s) of another config in %s", len(checkpoints), checkpoint_dir
         )
@@ -238,3 +242,9 @@ def _resume(
     torch.set_rng_state(state["torch_rng"])
     log.info("resuming from %s (epoch %d)", checkpoints[-1], state["epoch"])
     return state["epoch"], list(state["history"])
+
+
+def _same_groups(optimizer: torch.optim.Optimizer, saved: dict) -> bool:
+    """Whether a saved optimiser state has this optimiser's parameter groups (count and sizes)."""
+    ours = [len(g["params"]) for g in optimizer.param_groups]
+    return ours == [len(g["params"]) for g in saved["param_groups"]]

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 OPTIMIZERS = ("lars", "sgd", "adam")
+STATIC_LR = "static_lr"  # param-group flag: lr fixed at the base lr
 
 
 @dataclass(frozen=True)
@@ -135,10 +136,29 @@ def _param_groups(model: nn.Module, spec: OptimSpec) -> list[dict]:
     ]
 
 
-def build_optimizer(model: nn.Module, spec: OptimSpec, batch_size: int) -> torch.optim.Optimizer:
+def _split_static(groups: list[dict], static_lr: Iterable[nn.Parameter]) -> list[dict]:
+    """Each group split into its scheduled part and its ``static_lr`` part (solo-learn's
+    ``static_lr`` groups: the lr stays at the base lr); empty parts are dropped."""
+    static = {id(p) for p in static_lr}
+    split = []
+    for group in groups:
+        for is_static in (False, True):
+            params = [p for p in group["params"] if (id(p) in static) == is_static]
+            if params:
+                split.append(group | {"params": params, STATIC_LR: is_static})
+    return split
+
+
+def build_optimizer(
+    model: nn.Module,
+    spec: OptimSpec,
+    batch_size: int,
+    static_lr: Iterable[nn.Parameter] = (),
+) -> torch.optim.Optimizer:
     """Optimiser over ``model``'s trainable parameters, as named by ``spec.name``, at the
-    learning rate scaled to ``batch_size``."""
-    groups = _param_groups(model, spec)
+    learning rate scaled to ``batch_size``; groups of ``static_lr`` parameters are marked
+    ``static_lr`` (see :func:`schedule_lr`)."""
+    groups = _split_static(_param_groups(model, spec), static_lr)
     lr = spec.scaled_lr(batch_size)
     if spec.name == "lars":
         return LARS(
@@ -155,6 +175,13 @@ def build_optimizer(model: nn.Module, spec: OptimSpec, batch_size: int) -> torch
     if spec.name == "adam":
         return torch.optim.Adam(groups, lr=lr)
     raise ValueError(f"optimizer.name: unknown {spec.name!r}; allowed {list(OPTIMIZERS)}")
+
+
+def schedule_lr(optimizer: torch.optim.Optimizer, base_lr: float, multiplier: float) -> None:
+    """Set every scheduled group's lr to ``base_lr × multiplier``; ``static_lr`` groups keep
+    ``base_lr`` (solo-learn, ``solo/methods/base.py``: their lr is excluded from the scheduler)."""
+    for group in optimizer.param_groups:
+        group["lr"] = base_lr if group[STATIC_LR] else base_lr * multiplier
 
 
 def warmup_cosine(step: int, total_steps: int, warmup_steps: int) -> float:
