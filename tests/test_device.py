@@ -87,3 +87,19 @@ def test_autocast_runs_the_forward_pass_in_the_reduced_dtype():
     with CPU.autocast():
         assert layer(x).dtype == torch.float32
     assert Compute(torch.device("cuda"), torch.float16).needs_grad_scaling
+
+
+def test_jobs_share_a_gpu_through_its_slots(tmp_path, monkeypatch):
+    """Two GPUs × two jobs each: four jobs claim slots 0-3 and land on GPUs 0, 1, 0, 1."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda index: None)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    with released_slots():
+        chosen = [
+            select_compute("cuda", True, tmp_path, compile=True, jobs_per_gpu=2) for _ in range(4)
+        ]
+        assert [c.device.index for c in chosen] == [0, 1, 0, 1]
+        assert all(c.compile and c.amp_dtype == torch.bfloat16 for c in chosen)
+    with pytest.raises(ValueError, match=r"compute\.jobs_per_gpu"):
+        select_compute("cpu", True, jobs_per_gpu=0)

@@ -72,6 +72,24 @@ def test_channels_last_training_matches_the_default_layout(images, tmp_path):
     )
 
 
+def test_compiled_training_matches_eager_and_saves_the_same_keys(images, tmp_path):
+    # torch.compile (compute.compile) on the CPU path: same data order and views, so the
+    # per-epoch losses agree up to the compiled kernels' rounding; the checkpoint's keys are
+    # the eager model's (the backbone is compiled in place, not wrapped).
+    spec = dataclasses.replace(SPEC, epochs=2)
+    eager = train(_model(), images, spec, tmp_path / "eager")
+    model = _model()
+    compiled = train(
+        model,
+        images,
+        spec,
+        tmp_path / "compiled",
+        compute=Compute(torch.device("cpu"), compile=True),
+    )
+    assert [r["loss"] for r in compiled] == pytest.approx([r["loss"] for r in eager], abs=0.02)
+    assert set(model.state_dict()) == set(_model().state_dict())
+
+
 def test_checkpoint_per_epoch_and_only_the_newest_kept(images, tmp_path):
     train(_model(), images, dataclasses.replace(SPEC, keep_checkpoints=2), tmp_path)
     assert sorted(p.name for p in tmp_path.glob("*.pt")) == ["epoch_0002.pt", "epoch_0003.pt"]

@@ -75,6 +75,15 @@ def _parser() -> argparse.ArgumentParser:
                 help="bf16 autocast on CUDA (fp16 with loss scaling where bf16 is missing) "
                 "and on CPUs with bf16 kernels; off: fp32",
             )
+            p.add_argument(
+                "--compile",
+                choices=("on", "off"),
+                default="off",
+                help="torch.compile the backbone of a training job",
+            )
+            p.add_argument(
+                "--jobs-per-gpu", type=int, default=1, help="network jobs sharing one GPU"
+            )
     return parser
 
 
@@ -125,7 +134,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.stage in COMPUTE_STAGES:
             from sslbench.device import select_compute
 
-            paths["compute"] = select_compute(args.device, args.mixed_precision == "on")
+            paths["compute"] = select_compute(
+                args.device,
+                args.mixed_precision == "on",
+                compile=args.compile == "on",
+                jobs_per_gpu=args.jobs_per_gpu,
+            )
             logging.getLogger("sslbench").info("computing on %s", paths["compute"].device)
         _stage_function(args.stage)(params, **paths)
     except KeyError as err:

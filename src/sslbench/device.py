@@ -37,12 +37,13 @@ _held_slots: list[IO[str]] = []  # open lock files: the process keeps its GPU un
 
 @dataclass(frozen=True)
 class Compute:
-    """The job's device, the autocast dtype of its forward passes (None: full fp32) and whether
-    convolutions run channels_last."""
+    """The job's device, the autocast dtype of its forward passes (None: full fp32), whether
+    convolutions run channels_last and whether training compiles the backbone."""
 
     device: torch.device
     amp_dtype: torch.dtype | None = None
     channels_last: bool = False
+    compile: bool = False
 
     @property
     def memory_format(self) -> torch.memory_format:
@@ -112,24 +113,34 @@ def released_slots() -> Iterator[None]:
             _held_slots.pop().close()
 
 
-def select_compute(request: str, mixed_precision: bool, lock_dir: Path | None = None) -> Compute:
+def select_compute(
+    request: str,
+    mixed_precision: bool,
+    lock_dir: Path | None = None,
+    compile: bool = False,
+    jobs_per_gpu: int = 1,
+) -> Compute:
     """The job's :class:`Compute` for ``--device`` ``request`` (auto: a free GPU if CUDA is
     available, else the CPU). With ``mixed_precision``: bf16 on CUDA where the GPU supports it,
     else fp16 with gradient scaling; bf16 on a CPU with bf16 kernels. Jobs run channels_last
-    (faster on both, see the module docstring)."""
+    (faster on both, see the module docstring). On N GPUs the job claims one of
+    N × ``jobs_per_gpu`` slots; slot i runs on GPU i mod N."""
     if request not in DEVICE_CHOICES:
         raise ValueError(f"--device: {request!r} is not one of {', '.join(DEVICE_CHOICES)}")
+    if jobs_per_gpu < 1:
+        raise ValueError(f"--jobs-per-gpu (config key compute.jobs_per_gpu): {jobs_per_gpu} < 1")
     if request == "cpu" or (request == "auto" and not torch.cuda.is_available()):
         dtype = torch.bfloat16 if mixed_precision and cpu_supports_bf16() else None
-        return Compute(torch.device("cpu"), dtype, channels_last=True)
+        return Compute(torch.device("cpu"), dtype, channels_last=True, compile=compile)
     if not torch.cuda.is_available():
         raise RuntimeError(
             "--device cuda (config key compute.device): no CUDA GPU is visible to this job; "
             "use compute.device auto or cpu"
         )
-    index = claim_gpu_slot(torch.cuda.device_count(), lock_dir or default_lock_dir())
+    n_gpus = torch.cuda.device_count()
+    index = claim_gpu_slot(n_gpus * jobs_per_gpu, lock_dir or default_lock_dir()) % n_gpus
     torch.cuda.set_device(index)
     dtype = None
     if mixed_precision:
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return Compute(torch.device("cuda", index), dtype, channels_last=True)
+    return Compute(torch.device("cuda", index), dtype, channels_last=True, compile=compile)

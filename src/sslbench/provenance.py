@@ -154,11 +154,13 @@ def compute_settings(compute: Any | None) -> dict[str, str]:
     if compute is None:
         return {"device": "cpu", "precision": "fp32", "layout": "n/a (no network)"}
     dtype = compute.amp_dtype
-    return {
+    settings = {
         "device": compute.device.type,
         "precision": "fp32" if dtype is None else f"{str(dtype).removeprefix('torch.')} autocast",
         "layout": "channels_last" if compute.channels_last else "contiguous",
     }
+    # named only when on, so the job hashes of uncompiled runs stay what they were
+    return settings | ({"compiled": "torch.compile"} if compute.compile else {})
 
 
 def machine(compute: Any | None = None) -> dict[str, str]:

@@ -137,9 +137,12 @@ def run_id(wildcards, protocol=None):
     }
 
 
-# The --device / --mixed-precision arguments and GPU resource of the jobs that run the network.
+# The --device / --mixed-precision / --compile / --jobs-per-gpu arguments and GPU resource of
+# the jobs that run the network.
 DEVICE = config["compute"]["device"]
 MIXED_PRECISION = "on" if config["compute"]["mixed_precision"] else "off"
+COMPILE = "on" if config["compute"]["compile"] else "off"
+JOBS_PER_GPU = config["compute"]["jobs_per_gpu"]
 GPUS_PER_JOB = config["compute"]["gpus_per_job"]
 
 

@@ -17,8 +17,10 @@ rule features:
     params:
         device=DEVICE,
         precision=MIXED_PRECISION,
+        compile=COMPILE,
+        jobs_per_gpu=JOBS_PER_GPU,
         cfg=lambda wc: as_json(config["features"]),
         data=lambda wc: f"{DATA}/{wc.dataset}",
     shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli features --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --params {params.cfg:q} --dataset-dir {params.data:q}'
+        '"$SSLBENCH_PYTHON" -m sslbench.cli features --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --compile {params.compile:q} --jobs-per-gpu {params.jobs_per_gpu} --params {params.cfg:q} --dataset-dir {params.data:q}'
         " --model-path {input.model:q} --out {output:q} > {log:q} 2>&1"

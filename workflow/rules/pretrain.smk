@@ -19,10 +19,12 @@ rule pretrain:
     params:
         device=DEVICE,
         precision=MIXED_PRECISION,
+        compile=COMPILE,
+        jobs_per_gpu=JOBS_PER_GPU,
         cfg=pretrain_params,
         data=lambda wc: f"{DATA}/{wc.dataset}",
     shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli pretrain --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --params {params.cfg:q} --dataset-dir {params.data:q}'
+        '"$SSLBENCH_PYTHON" -m sslbench.cli pretrain --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --compile {params.compile:q} --jobs-per-gpu {params.jobs_per_gpu} --params {params.cfg:q} --dataset-dir {params.data:q}'
         " --model-out {output.model:q} --history-out {output.history:q} > {log:q} 2>&1"
 
 
@@ -46,10 +48,12 @@ rule finetune:
     params:
         device=DEVICE,
         precision=MIXED_PRECISION,
+        compile=COMPILE,
+        jobs_per_gpu=JOBS_PER_GPU,
         cfg=finetune_params,
         data=lambda wc: f"{DATA}/{wc.dataset}",
     shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli finetune --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --params {params.cfg:q}'
+        '"$SSLBENCH_PYTHON" -m sslbench.cli finetune --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --compile {params.compile:q} --jobs-per-gpu {params.jobs_per_gpu} --params {params.cfg:q}'
         " --dataset-dir {params.data:q} --pretrained {input.pretrained:q}"
         " --model-out {output.model:q} --history-out {output.history:q}"
         " --movement-out {output.movement:q} > {log:q} 2>&1"

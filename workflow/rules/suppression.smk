@@ -19,10 +19,12 @@ rule suppression_pretrain:
     params:
         device=DEVICE,
         precision=MIXED_PRECISION,
+        compile=COMPILE,
+        jobs_per_gpu=JOBS_PER_GPU,
         cfg=suppression_params,
         data=lambda wc: f"{DATA}/{wc.dataset}",
     shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli suppression_pretrain --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --params {params.cfg:q} --dataset-dir {params.data:q}'
+        '"$SSLBENCH_PYTHON" -m sslbench.cli suppression_pretrain --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --compile {params.compile:q} --jobs-per-gpu {params.jobs_per_gpu} --params {params.cfg:q} --dataset-dir {params.data:q}'
         " --model-out {output.model:q} --history-out {output.history:q} > {log:q} 2>&1"
 
 
@@ -42,6 +44,8 @@ rule suppression_readout:
     params:
         device=DEVICE,
         precision=MIXED_PRECISION,
+        compile=COMPILE,
+        jobs_per_gpu=JOBS_PER_GPU,
         cfg=lambda wc: as_json(
             suppression_id(wc)
             | {
@@ -51,5 +55,5 @@ rule suppression_readout:
         ),
         data=lambda wc: f"{DATA}/{wc.dataset}",
     shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli suppression_readout --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --params {params.cfg:q}'
+        '"$SSLBENCH_PYTHON" -m sslbench.cli suppression_readout --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --compile {params.compile:q} --jobs-per-gpu {params.jobs_per_gpu} --params {params.cfg:q}'
         " --dataset-dir {params.data:q} --model-path {input.model:q} --out {output:q} > {log:q} 2>&1"

@@ -93,6 +93,48 @@ class LossWatch:
         return float(self.total) / steps
 
 
+def draw_views(
+    augment: ViewAugment,
+    batch: torch.Tensor,
+    n_views: int,
+    generator: torch.Generator,
+    compute: Compute = CPU,
+) -> list[torch.Tensor]:
+    """The ``n_views`` augmented views of a uint8 ``batch``, on ``compute``'s device and in its
+    layout (the batch moves there first when it is not resident)."""
+    batch = batch.to(compute.device, non_blocking=True)
+    return [
+        augment(batch, v, generator).contiguous(memory_format=compute.memory_format)
+        for v in range(n_views)
+    ]
+
+
+def optimizer_step(
+    method: SSLMethod,
+    regulariser: Regulariser,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    views: list[torch.Tensor],
+    compute: Compute,
+    progress: float,
+    progress_after: float,
+) -> torch.Tensor:
+    """One training step on ``views``: the method's loss plus the regulariser's penalty in
+    ``compute``'s precision, backward, the method's gradient edits, the optimiser step and the
+    method's state update. ``progress`` / ``progress_after``: the fraction of training done
+    before / after the step. Returns the loss, still on the device (no host sync)."""
+    with compute.autocast():
+        loss = method.loss(views) + regulariser.penalty()
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    method.before_optimizer_step(progress)
+    scaler.step(optimizer)
+    scaler.update()
+    method.on_step_end(progress_after)
+    return loss
+
+
 def train(
     method: SSLMethod,
     images: torch.Tensor,
@@ -119,6 +161,8 @@ def train(
     total_steps = steps_per_epoch * spec.epochs
     warmup_steps = round(spec.optimizer.warmup_epochs * steps_per_epoch)
     method.to(compute.device, memory_format=compute.memory_format)
+    if compute.compile:  # in place: state_dict keys are unchanged
+        method.backbone.compile()
     images = resident(images, compute)
     optimizer = build_optimizer(
         method, spec.optimizer, spec.batch_size, method.static_lr_parameters()
@@ -139,21 +183,18 @@ def train(
             step = epoch * steps_per_epoch + i
             schedule_lr(optimizer, base_lr, warmup_cosine(step, total_steps, warmup_steps))
             batch = images[order[i * spec.batch_size : (i + 1) * spec.batch_size]]
-            batch = batch.to(compute.device, non_blocking=True)
-            views = [
-                augment(batch, v, generator).contiguous(memory_format=compute.memory_format)
-                for v in range(method.views)
-            ]
-            with compute.autocast():
-                loss = method.loss(views) + regulariser.penalty()
+            views = draw_views(augment, batch, method.views, generator, compute)
+            loss = optimizer_step(
+                method,
+                regulariser,
+                optimizer,
+                scaler,
+                views,
+                compute,
+                step / total_steps,
+                (step + 1) / total_steps,
+            )
             watch.add(loss, i + 1)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            method.before_optimizer_step(step / total_steps)
-            scaler.step(optimizer)
-            scaler.update()
-            method.on_step_end((step + 1) / total_steps)
             if (i + 1) % spec.log_every_steps == 0 or i + 1 == steps_per_epoch:
                 watch.check(
                     f"method {method.name}, regulariser {regulariser.name}",
