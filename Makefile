@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.sslbench-installed
 
-.PHONY: setup run test lint browser cluster ui clean
+.PHONY: setup run test lint browser cluster ui bundle clean
 
 setup: $(STAMP)
 
@@ -43,6 +43,22 @@ lint: setup
 
 test: setup browser cluster lint
 	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python -m pytest
+
+# Offline wheel bundle for a GPU node without internet (scripts/bundle.py; README "GPU nodes
+# without internet"): `make bundle BUNDLE_PYTHON=3.12 BUNDLE_SKINNY=1`. BUNDLE_PLATFORM empty
+# means manylinux x86_64 (glibc 2.17-2.28); BUNDLE_PROVIDED are what the node already has.
+BUNDLE_PYTHON ?= 3.12
+BUNDLE_PLATFORM ?=
+BUNDLE_PROVIDED ?= torch torchvision numpy
+BUNDLE_OUT ?= dist/bundle-py$(BUNDLE_PYTHON)
+BUNDLE_DATA ?=
+BUNDLE_SKINNY ?=
+
+bundle: setup
+	$(BIN)/python scripts/bundle.py --python $(BUNDLE_PYTHON) --out $(BUNDLE_OUT) \
+	  --provided $(BUNDLE_PROVIDED) \
+	  $(if $(BUNDLE_PLATFORM),--platform $(BUNDLE_PLATFORM)) \
+	  $(if $(BUNDLE_DATA),--data $(BUNDLE_DATA)) $(if $(BUNDLE_SKINNY),--skinny)
 
 clean:
 	rm -rf results logs reports/*.html reports/*.ipynb mlflow.db mlartifacts .snakemake
