@@ -58,15 +58,26 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
 
 def normalise(x: torch.Tensor, spec: AugmentSpec) -> torch.Tensor:
     """Channel-wise (x − mean) / std."""
-    mean = torch.tensor(spec.mean, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-    std = torch.tensor(spec.std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    mean = _like(torch.tensor(spec.mean), x).view(1, 3, 1, 1)
+    std = _like(torch.tensor(spec.std), x).view(1, 3, 1, 1)
     return (x - mean) / std
 
 
 def grayscale(x: torch.Tensor) -> torch.Tensor:
     """Luma of float images (B, 3, H, W) → (B, 1, H, W)."""
-    w = torch.tensor(LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    w = _like(torch.tensor(LUMA), x).view(1, 3, 1, 1)
     return (x * w).sum(dim=1, keepdim=True)
+
+
+def _on(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``t`` (drawn on the CPU generator, so a seed gives the same views on any device) on
+    ``x``'s device, without waiting for the device: a blocking copy would sync every step."""
+    return t.to(x.device, non_blocking=True)
+
+
+def _like(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``t`` in ``x``'s dtype on ``x``'s device (see :func:`_on`)."""
+    return t.to(x.device, x.dtype, non_blocking=True)
 
 
 def _uniform(n: int, low: float, high: float, g: torch.Generator) -> torch.Tensor:
@@ -95,7 +106,7 @@ def resized_crop_flip(
     theta[:, 0, 2] = centre_x
     theta[:, 1, 1] = height
     theta[:, 1, 2] = centre_y
-    grid = F.affine_grid(theta.to(x.device), [n, 3, size, size], align_corners=False)
+    grid = F.affine_grid(_on(theta, x), [n, 3, size, size], align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
 
@@ -109,14 +120,14 @@ def colour_jitter(x: torch.Tensor, spec: AugmentSpec, g: torch.Generator) -> tor
 
     def factor(strength: float) -> torch.Tensor:
         f = _uniform(n, max(0.0, 1.0 - strength), 1.0 + strength, g)
-        return (on * f + (1.0 - on)).view(n, 1, 1, 1).to(x.device)
+        return _on((on * f + (1.0 - on)).view(n, 1, 1, 1), x)
 
     brightness, contrast, saturation = (
         factor(spec.brightness),
         factor(spec.contrast),
         factor(spec.saturation),
     )
-    hue = (on * _uniform(n, -spec.hue, spec.hue, g)).view(n).to(x.device)
+    hue = _on((on * _uniform(n, -spec.hue, spec.hue, g)).view(n), x)
     x = (x * brightness).clamp_(0.0, 1.0)
     mean = grayscale(x).mean(dim=(2, 3), keepdim=True)
     x = ((x - mean) * contrast + mean).clamp_(0.0, 1.0)
@@ -133,13 +144,13 @@ def rotate_hue(x: torch.Tensor, hue: torch.Tensor) -> torch.Tensor:
     rot[:, 0, 0] = 1.0
     rot[:, 1, 1], rot[:, 1, 2] = cos, -sin
     rot[:, 2, 1], rot[:, 2, 2] = sin, cos
-    mix = YIQ_TO_RGB.to(x) @ rot.to(x.dtype) @ RGB_TO_YIQ.to(x)
+    mix = _like(YIQ_TO_RGB, x) @ rot.to(x.dtype) @ _like(RGB_TO_YIQ, x)
     return torch.einsum("bij,bjhw->bihw", mix, x)
 
 
 def random_grayscale(x: torch.Tensor, p: float, g: torch.Generator) -> torch.Tensor:
     """Replace each image by its luma (3 channels) with probability ``p``."""
-    on = _bernoulli(x.shape[0], p, g).view(-1, 1, 1, 1).to(x.device)
+    on = _on(_bernoulli(x.shape[0], p, g).view(-1, 1, 1, 1), x)
     return torch.where(on, grayscale(x).expand_as(x), x)
 
 
@@ -155,7 +166,7 @@ def gaussian_blur(x: torch.Tensor, spec: AugmentSpec, g: torch.Generator) -> tor
     radius = max(1, min(math.ceil(3 * spec.blur_sigma[1]), min(h, w) - 1))
     offsets = torch.arange(-radius, radius + 1, dtype=torch.float32)
     logits = -(offsets**2) / (2 * sigma.clamp(min=1e-3).view(n, 1) ** 2)
-    kernel = torch.softmax(logits, dim=1).repeat_interleave(c, dim=0).to(x)  # (n·c, k)
+    kernel = _like(torch.softmax(logits, dim=1).repeat_interleave(c, dim=0), x)  # (n·c, k)
     flat = x.reshape(1, n * c, h, w)
     flat = F.conv2d(
         F.pad(flat, (radius, radius, 0, 0), mode="reflect"),
@@ -172,7 +183,7 @@ def gaussian_blur(x: torch.Tensor, spec: AugmentSpec, g: torch.Generator) -> tor
 
 def solarize(x: torch.Tensor, p: float, g: torch.Generator) -> torch.Tensor:
     """Invert every value ≥ 0.5 (PIL ``ImageOps.solarize``, threshold 128) with probability p."""
-    on = _bernoulli(x.shape[0], p, g).view(-1, 1, 1, 1).to(x.device)
+    on = _on(_bernoulli(x.shape[0], p, g).view(-1, 1, 1, 1), x)
     return torch.where(on & (x >= 0.5), 1.0 - x, x)
 
 

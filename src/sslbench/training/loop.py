@@ -177,7 +177,9 @@ def train(
 
     for epoch in range(start_epoch, spec.epochs):
         method.train()
-        order = torch.randperm(images.shape[0], generator=generator)
+        # on the data's device once per epoch: indexing GPU-resident images with a CPU index
+        # would copy it there, and wait for the GPU, at every step
+        order = torch.randperm(images.shape[0], generator=generator).to(images.device)
         watch, started = LossWatch(compute.device), time.perf_counter()
         for i in range(steps_per_epoch):
             step = epoch * steps_per_epoch + i

@@ -1,0 +1,234 @@
+"""GPU training throughput of every method: the training loop's own step against the model's
+limit and the GPU's measured bf16 matmul peak (issue: GPU at full speed).
+
+For each method, in one process: the **in-loop** step (a batch gathered from the uint8 training
+set resident on the GPU, its views drawn by ``ViewAugment`` there, then the loop's
+``optimizer_step``: loss, backward, optimiser, momentum updates) and the **model-only** step (the
+same ``optimizer_step`` on views already on the GPU). Rows give views/s, achieved TFLOP/s
+(``torch.utils.flop_counter`` on one step) and their share of the measured peak of an
+8192³ bf16 matmul. SimCLR also runs in the default (contiguous) layout and, with ``--compile``,
+with the backbone compiled (``compute.compile``). Timing syncs the GPU only at a block's ends.
+
+    python benchmarks/gpu.py --config config/config.yaml config/gpu_cifar10.yaml
+
+It runs on the CPU too (``--device cpu``, small ``--width`` and ``--batch-size``), which is how
+the test suite keeps it working without a GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import torch
+import yaml
+from torch.utils.flop_counter import FlopCounterMode
+
+from sslbench.data.augment import ViewAugment
+from sslbench.data.trifeature import generate_trifeature
+from sslbench.device import Compute, select_compute
+from sslbench.methods import METHODS, build_method
+from sslbench.methods.base import SSLMethod
+from sslbench.models.resnet import BackboneSpec, build_backbone
+from sslbench.recipes import method_optimizer, method_params, method_views
+from sslbench.regularisers.base import Regulariser
+from sslbench.stages.common import view_specs
+from sslbench.training.loop import draw_views, optimizer_step, resident
+from sslbench.training.optim import OptimSpec, build_optimizer
+
+ROOT = Path(__file__).resolve().parents[1]
+PEAK_SIDE = 8192  # the matmul whose bf16 rate is the roofline (H100 dense bf16: ≈ 790 TFLOP/s)
+PEAK_REPS = 10
+
+
+def merged_config(paths: list[Path]) -> dict:
+    """Config files layered as Snakemake layers them (dicts merge key by key, the rest replaces)."""
+
+    def merge(base: dict, top: dict) -> dict:
+        out = dict(base)
+        for key, value in top.items():
+            both_dicts = isinstance(value, dict) and isinstance(base.get(key), dict)
+            out[key] = merge(base[key], value) if both_dicts else value
+        return out
+
+    config: dict = {}
+    for path in paths:
+        config = merge(config, yaml.safe_load(path.read_text()))
+    return config
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_peak(device: torch.device, side: int) -> float:
+    """FLOP/s of a ``side``³ bf16 matmul (mean of PEAK_REPS after one warm-up)."""
+    a = torch.randn(side, side, device=device, dtype=torch.bfloat16)
+    b = torch.randn(side, side, device=device, dtype=torch.bfloat16)
+    torch.mm(a, b)
+    synchronize(device)
+    started = time.perf_counter()
+    for _ in range(PEAK_REPS):
+        torch.mm(a, b)
+    synchronize(device)
+    return 2 * side**3 * PEAK_REPS / (time.perf_counter() - started)
+
+
+def build(name: str, config: dict, compute: Compute) -> tuple[SSLMethod, torch.optim.Optimizer]:
+    """The method on the config's backbone with its recipe's optimiser, on ``compute`` (not yet
+    compiled: :func:`measure` counts the FLOPs of the eager step first)."""
+    torch.manual_seed(0)
+    backbone = build_backbone(BackboneSpec(**config["pretrain"]["backbone"]))
+    method = build_method(name, backbone, method_params(config, name)).train()
+    method.to(compute.device, memory_format=compute.memory_format)
+    spec = OptimSpec(**(method_optimizer(config, name)))
+    optimizer = build_optimizer(
+        method, spec, config["pretrain"]["batch_size"], method.static_lr_parameters()
+    )
+    return method, optimizer
+
+
+def time_steps(step, n: int, device: torch.device) -> float:  # noqa: ANN001 (a closure)
+    """Seconds per call of ``step`` over ``n`` calls, after two warm-up calls."""
+    for _ in range(2):
+        step()
+    synchronize(device)
+    started = time.perf_counter()
+    for _ in range(n):
+        step()
+    synchronize(device)
+    return (time.perf_counter() - started) / n
+
+
+def measure(
+    name: str, config: dict, compute: Compute, images: torch.Tensor, steps: int
+) -> dict[str, float]:
+    """Seconds per in-loop and per model-only step, and the FLOPs of one step."""
+    method, optimizer = build(name, config, compute)
+    batch_size = config["pretrain"]["batch_size"]
+    augment = ViewAugment(view_specs(method_views(config, name)), images.shape[-1])
+    generator = torch.Generator().manual_seed(0)
+    scaler = torch.amp.GradScaler(compute.device.type, enabled=compute.needs_grad_scaling)
+    method.on_train_start(images.shape[0] // batch_size)
+    none = Regulariser()
+
+    def train_step(views: list[torch.Tensor]) -> torch.Tensor:
+        return optimizer_step(method, none, optimizer, scaler, views, compute, 0.5, 0.5)
+
+    def in_loop() -> None:
+        order = torch.randint(images.shape[0], (batch_size,), generator=generator)
+        train_step(draw_views(augment, images[order], method.views, generator, compute))
+
+    fixed = draw_views(augment, images[:batch_size], method.views, generator, compute)
+    with FlopCounterMode(display=False) as counter:
+        train_step(fixed)
+    if compute.compile:
+        method.backbone.compile()
+    return {
+        "in_loop": time_steps(in_loop, steps, compute.device),
+        "model": time_steps(lambda: train_step(fixed), steps, compute.device),
+        "flops": float(counter.get_total_flops()),
+        "views_per_step": batch_size * method.views,
+        "host_syncs": host_syncs(in_loop, compute.device),
+    }
+
+
+def host_syncs(step, device: torch.device) -> str:  # noqa: ANN001 (a closure)
+    """'none' when one call of ``step`` makes no host-device sync, else the first one
+    (``torch.cuda.set_sync_debug_mode``: CUDA only, 'n/a' elsewhere)."""
+    if device.type != "cuda":
+        return "n/a"
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        step()
+    except RuntimeError as err:
+        return str(err).splitlines()[0]
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    return "none"
+
+
+def rows(name: str, variant: str, result: dict[str, float], peak: float) -> list[dict]:
+    return [
+        {
+            "method": name,
+            "variant": variant,
+            "step": step,
+            "s_per_step": result[step],
+            "views_per_s": result["views_per_step"] / result[step],
+            "tflops": result["flops"] / result[step] / 1e12,
+            "share_of_peak": result["flops"] / result[step] / peak,
+            "host_syncs": result["host_syncs"] if step == "in_loop" else "",
+        }
+        for step in ("in_loop", "model")
+    ]
+
+
+def variants(args: argparse.Namespace, compute: Compute) -> dict[str, Compute]:
+    """SimCLR's layout and compile variants beside the pipeline's own setting."""
+    out = {"pipeline": compute, "contiguous": dataclasses.replace(compute, channels_last=False)}
+    if args.compile:
+        out["compiled"] = dataclasses.replace(compute, compile=True)
+    return out
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", type=Path, nargs="+", default=[ROOT / "config" / "config.yaml"])
+    parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--batch-size", type=int, help="default: the config's pretrain batch")
+    parser.add_argument("--width", type=int, help="default: the config's backbone width")
+    parser.add_argument("--images", type=int, default=50_000, help="resident uint8 images")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per row")
+    parser.add_argument("--peak-side", type=int, default=PEAK_SIDE)
+    parser.add_argument("--compile", action="store_true", help="also SimCLR compiled")
+    parser.add_argument("--json", type=Path, help="also write the rows here")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    config = merged_config(args.config)
+    if args.batch_size:
+        config["pretrain"]["batch_size"] = args.batch_size
+    if args.width:
+        config["pretrain"]["backbone"]["base_width"] = args.width
+    compute = select_compute(args.device, config["compute"]["mixed_precision"])
+    size = config["datasets"][config["pretrain"]["datasets"][0]]["image_size"]
+    data = generate_trifeature(n=args.images, image_size=size, seed=0)
+    images = resident(torch.from_numpy(data.images).permute(0, 3, 1, 2).contiguous(), compute)
+    peak = matmul_peak(compute.device, args.peak_side)
+    name = torch.cuda.get_device_name(compute.device) if compute.device.type == "cuda" else "CPU"
+    print(
+        f"{name}, torch {torch.__version__}, {compute.amp_dtype or 'fp32'}, batch "
+        f"{config['pretrain']['batch_size']} × {size}², ResNet-18 width "
+        f"{config['pretrain']['backbone']['base_width']}; bf16 matmul peak {peak / 1e12:.1f} "
+        "TFLOP/s\n\n| method | variant | step | ms/step | views/s | TFLOP/s | share of peak "
+        "| host syncs in a step |\n|---|---|---|---:|---:|---:|---:|---|",
+        flush=True,
+    )
+    table = []
+    for method in args.methods:
+        settings = variants(args, compute) if method == "simclr" else {"pipeline": compute}
+        for variant, setting in settings.items():
+            result = measure(method, config, setting, images, args.steps)
+            for row in rows(method, variant, result, peak):
+                table.append(row)
+                print(
+                    f"| {row['method']} | {row['variant']} | {row['step']} | "
+                    f"{1e3 * row['s_per_step']:.1f} | {row['views_per_s']:,.0f} | "
+                    f"{row['tflops']:.1f} | {100 * row['share_of_peak']:.1f} % | "
+                    f"{row['host_syncs']} |",
+                    flush=True,
+                )
+    if args.json:
+        args.json.write_text(json.dumps({"peak_flops": peak, "rows": table}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
