@@ -59,7 +59,8 @@ def test_params_that_are_not_a_json_object_are_refused(tmp_path):
 
 
 def test_stage_names_are_the_rule_names(repo):
-    rules = set(re.findall(r"^rule (\w+):", _rule_text(repo), flags=re.MULTILINE))
+    pattern = r"^(?:rule|use rule \w+ as) (\w+)(?::| with:)"
+    rules = set(re.findall(pattern, _rule_text(repo), flags=re.MULTILINE))
     assert set(STAGES) <= rules
     assert {"qscore", "suppression_pretrain", "suppression_readout"} <= set(STAGES)
 

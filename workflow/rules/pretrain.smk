@@ -21,8 +21,10 @@ rule pretrain:
         precision=MIXED_PRECISION,
         cfg=pretrain_params,
         data=lambda wc: f"{DATA}/{wc.dataset}",
+        # the CLI stage, named after the rule (suppression.smk reuses this rule)
+        stage="pretrain",
     shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli pretrain --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --params {params.cfg:q} --dataset-dir {params.data:q}'
+        '"$SSLBENCH_PYTHON" -m sslbench.cli {params.stage} --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --params {params.cfg:q} --dataset-dir {params.data:q}'
         " --model-out {output.model:q} --history-out {output.history:q} > {log:q} 2>&1"
 
 
