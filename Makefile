@@ -1,11 +1,12 @@
 # sslbench: `make run` sets up the pinned .venv and runs the default pipeline;
-# `make test` sets up and runs lint + the whole test suite (what CI runs).
+# `make test` sets up and runs lint + the whole test suite (what CI runs);
+# `make test-fast` runs the unit tests only (no DAG, fault-injection, SLURM or slow tests).
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.sslbench-installed
 
-.PHONY: setup run test lint browser cluster ui bundle clean
+.PHONY: setup run test test-fast lint browser cluster ui bundle clean
 
 setup: $(STAMP)
 
@@ -43,6 +44,13 @@ lint: setup
 
 test: setup browser cluster lint
 	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python -m pytest
+
+FAST := not integration and not reliability and not cluster and not slow
+
+# One OpenMP thread: the unit tests' models are tiny, and two threads spin-wait for each other
+# when other work shares the 2-core machine (as test_methods.py's one_thread fixture says).
+test-fast: setup
+	MLFLOW_DISABLE_TELEMETRY=true OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m "$(FAST)"
 
 # Offline wheel bundle for a GPU node without internet (scripts/bundle.py; README "GPU nodes
 # without internet"): `make bundle BUNDLE_PYTHON=3.12 BUNDLE_SKINNY=1`. BUNDLE_PLATFORM empty

@@ -21,6 +21,7 @@ import argparse
 import dataclasses
 import json
 import time
+import traceback
 from pathlib import Path
 
 import torch
@@ -118,9 +119,14 @@ def measure(
     def train_step(views: list[torch.Tensor]) -> torch.Tensor:
         return optimizer_step(method, none, optimizer, scaler, views, compute, 0.5, 0.5)
 
+    # the epoch's order on the data's device, sliced per step, as the loop does
+    order = torch.randperm(images.shape[0], generator=generator).to(images.device)
+    steps_done = iter(range(images.shape[0] // batch_size * (steps + 4)))
+
     def in_loop() -> None:
-        order = torch.randint(images.shape[0], (batch_size,), generator=generator)
-        train_step(draw_views(augment, images[order], method.views, generator, compute))
+        start = next(steps_done) * batch_size % (images.shape[0] - batch_size + 1)
+        batch = images[order[start : start + batch_size]]
+        train_step(draw_views(augment, batch, method.views, generator, compute))
 
     fixed = draw_views(augment, images[:batch_size], method.views, generator, compute)
     with FlopCounterMode(display=False) as counter:
@@ -145,7 +151,10 @@ def host_syncs(step, device: torch.device) -> str:  # noqa: ANN001 (a closure)
     try:
         step()
     except RuntimeError as err:
-        return str(err).splitlines()[0]
+        frames = traceback.extract_tb(err.__traceback__)
+        ours = [f for f in frames if "site-packages" not in f.filename]  # not torch's
+        where = f" at {Path(ours[-1].filename).name}:{ours[-1].lineno}" if ours else ""
+        return str(err).splitlines()[0] + where
     finally:
         torch.cuda.set_sync_debug_mode("default")
     return "none"

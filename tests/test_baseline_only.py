@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from workflow_runner import BASELINE_ONLY, REPO, copy_workflow, job_counts, snakemake
 
@@ -31,6 +32,7 @@ def test_baseline_only_clears_every_run_any_config_defines():
                 )
 
 
+@pytest.mark.slow  # a Snakemake dry run
 def test_baseline_only_dag_trains_only_the_baseline(tmp_path):
     work = copy_workflow(tmp_path / "dry")
     result = snakemake(work, "-n", configfiles=BASELINE_ONLY)

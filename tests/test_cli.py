@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sslbench.cli import STAGES
 
 
@@ -38,6 +40,7 @@ def _pretrain(tmp_path: Path, params: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # a CLI process that imports torch
 def test_a_missing_key_is_named_in_one_sentence(tmp_path):
     result = _pretrain(tmp_path, '{"method": "simclr"}')
     assert result.returncode == 1
@@ -46,6 +49,7 @@ def test_a_missing_key_is_named_in_one_sentence(tmp_path):
     assert "sslbench pretrain: --params lacks the key 'seed'" in line
 
 
+@pytest.mark.slow  # two CLI processes that import torch
 def test_params_that_are_not_a_json_object_are_refused(tmp_path):
     for bad in ("{not json", "[1, 2]"):
         result = _pretrain(tmp_path, bad)
@@ -55,8 +59,9 @@ def test_params_that_are_not_a_json_object_are_refused(tmp_path):
 
 
 def test_stage_names_are_the_rule_names(repo):
-    rules = set(re.findall(r"^rule (\w+):", _rule_text(repo), flags=re.MULTILINE))
-    assert set(STAGES) - {"init-tracking"} <= rules
+    pattern = r"^(?:rule|use rule \w+ as) (\w+)(?::| with:)"
+    rules = set(re.findall(pattern, _rule_text(repo), flags=re.MULTILINE))
+    assert set(STAGES) <= rules
     assert {"qscore", "suppression_pretrain", "suppression_readout"} <= set(STAGES)
 
 

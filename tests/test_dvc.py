@@ -14,6 +14,9 @@ import pytest
 
 from sslbench.data import sources
 
+# every test here drives the real `dvc` command (and one a real Snakemake run): not a unit test
+pytestmark = pytest.mark.slow
+
 DVC = str(Path(sys.executable).parent / "dvc")
 
 

@@ -48,6 +48,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow  # a Snakemake dry run
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_paper_config_dry_runs_with_the_expected_jobs(case, tmp_path):
     files, expected = CASES[case]
@@ -74,6 +75,7 @@ def test_every_paper_config_is_covered():
     assert configs == set(CASES)
 
 
+@pytest.mark.slow  # two Snakemake dry runs
 def test_cpu_scale_cifar10_config_adds_one_model_family_to_the_default(tmp_path):
     # config/cifar10_cpu.yaml on any ImageFolder tree (here an empty stand-in for
     # ../shared/datasets/cifar10): the default's jobs plus CIFAR-10's baseline, its three

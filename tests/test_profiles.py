@@ -3,7 +3,10 @@
 import re
 import shutil
 
+import pytest
 from workflow_runner import REPO, copy_workflow, snakemake
+
+pytestmark = pytest.mark.slow  # every test is a Snakemake dry run
 
 NETWORK_RULES = {"pretrain", "finetune", "features", "suppression_pretrain", "suppression_readout"}
 

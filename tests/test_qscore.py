@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from sslbench.analysis.qscore import (
+    DiscriminativeSpec,
     activation_percentage,
     discriminative_features,
     discriminative_from_config,
+    empty_intersection,
     highly_activating,
     l2_normalise,
     q_score,
@@ -79,7 +81,6 @@ def test_highly_activating_uses_epsilon() -> None:
     # paper's epsilon = 4 nothing is highly activating; with epsilon = 0 row 0 gets
     # {j : h_0j > mu_0 = 1} = {1, 2} and row 2 gets {0}.
     assert not highly_activating(H, epsilon=4.0).any()
-    assert not highly_activating(H).any()  # default epsilon is the paper's 4
     zero = highly_activating(H, epsilon=0.0)
     np.testing.assert_array_equal(np.flatnonzero(zero[0]), [1, 2])
     np.testing.assert_array_equal(np.flatnonzero(zero[2]), [0])
@@ -99,9 +100,15 @@ def test_activation_percentage_by_hand() -> None:
 def test_discriminative_features_by_hand() -> None:
     d = discriminative_features(EXPECTED_A, 50.0, 95.0)
     np.testing.assert_array_equal(d, EXPECTED_D)
-    # the defaults are the paper's 50th and 95th percentiles
-    np.testing.assert_array_equal(discriminative_features(EXPECTED_A), EXPECTED_D)
     assert np.issubdtype(d.dtype, np.integer)
+
+
+@pytest.mark.parametrize("block", ["analysis", "regularisers"])
+def test_config_holds_the_papers_discriminative_spec(default_config, block):
+    """ε and the window have no defaults in code: config is their one source (001: ε = 4,
+    the 50th to 95th percentile of A)."""
+    spec = DiscriminativeSpec.from_config(default_config[block]["qscore"])
+    assert (spec.epsilon, spec.lower_percentile, spec.upper_percentile) == (4.0, 50, 95)
 
 
 def test_discriminative_features_bounds_are_inclusive() -> None:
@@ -197,7 +204,7 @@ def test_rejects_non_2d_and_non_finite() -> None:
     with pytest.raises(ValueError):
         q_score_v1(np.array([1.0, 2.0]))
     with pytest.raises(ValueError):
-        highly_activating(np.array([[1.0, np.nan]]))
+        highly_activating(np.array([[1.0, np.nan]]), epsilon=EPS)
 
 
 def test_discriminative_from_config_uses_the_blocks_epsilon_and_window():
@@ -304,3 +311,47 @@ def test_selection_uses_the_train_split_only(monkeypatch) -> None:
     assert seen and all(row.tobytes() in train_rows for array in seen for row in array)
     fit, val = seen[0], seen[1]
     assert len(fit) + len(val) == len(h_train) and len(val) == 375
+
+
+# --- one equation, two implementations: the analysis (numpy) and the regulariser (torch) -----
+
+
+def _spiky(seed: int) -> np.ndarray:
+    """Signed representations where a few features of some samples stand far out, so that at
+    ε = 4 some L_i ∩ D are empty and others are not."""
+    rng = np.random.default_rng(seed)
+    h = rng.normal(size=(256, 48))
+    h[rng.random(h.shape) < 0.02] += 12.0
+    return h
+
+
+@pytest.mark.parametrize("block", ["analysis", "regularisers"])
+@pytest.mark.parametrize("epsilon", [None, 1.5])
+def test_torch_and_numpy_q_score_v2_agree(default_config, block, epsilon):
+    """The regulariser's differentiable eq. (1) equals the analysis' on the same h, D and ε
+    (config's block, its ε or a smaller one), empty intersections (Q = 0) included."""
+    import torch
+
+    from sslbench.regularisers.qscore import q_score_v2
+
+    cfg = default_config[block]["qscore"]
+    cfg = cfg if epsilon is None else cfg | {"epsilon": epsilon}
+    h = _spiky(0)
+    _, d = discriminative_from_config(h[:192], cfg)
+    h_eval = h[192:]
+    expected = q_score(h_eval, d, cfg["epsilon"])
+    empty = empty_intersection(h_eval, d, cfg["epsilon"])
+    assert d.size and empty.any() and not empty.all()
+    got = q_score_v2(torch.from_numpy(h_eval), torch.from_numpy(d), cfg["epsilon"])
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12, atol=1e-15)
+
+
+def test_torch_and_numpy_q_score_v1_agree():
+    """000 eq. (2) on raw, signed h: the regulariser's and the analysis' values are equal."""
+    import torch
+
+    from sslbench.regularisers.qscore import q_score_v1 as torch_q_score_v1
+
+    h = _spiky(1)
+    got = torch_q_score_v1(torch.from_numpy(h)).numpy()
+    np.testing.assert_allclose(got, q_score_v1(h), rtol=1e-12)

@@ -1,5 +1,7 @@
 import pytest
 import torch
+import yaml
+from workflow_runner import REPO
 
 from sslbench.losses.infonce import InfoNCECriterion, info_nce
 from sslbench.methods import build_method
@@ -10,6 +12,12 @@ from sslbench.regularisers.qscore import QScoreRegulariser, QScoreSpec
 from sslbench.regularisers.sparsehead import l21_norm
 
 SIMCLR = {"temperature": 0.5, "projection_hidden_dim": 16, "projection_dim": 8}
+QSCORE = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["regularisers"]["qscore"]
+
+
+def _qscore_spec(**changes) -> QScoreSpec:
+    """config's regularisers.qscore block (QScoreSpec has no defaults) with ``changes``."""
+    return QScoreSpec(**(QSCORE | changes))
 
 
 def _simclr(seed=0):
@@ -53,14 +61,14 @@ def test_sparsehead_is_the_l21_norm_of_the_last_projector_layer_with_autograd_gr
 def test_qscore_pushes_only_low_q_samples_and_penalises_only_wide_columns():
     g = torch.Generator().manual_seed(0)
     h = torch.rand(8, 12, generator=g).requires_grad_()
-    reg = QScoreRegulariser(QScoreSpec(lambda1=1.0, lambda2=0.0, version="v1"))
+    reg = QScoreRegulariser(_qscore_spec(lambda1=1.0, lambda2=0.0, version="v1"))
     (grad,) = torch.autograd.grad(reg.representation_penalty(h), h)
     q = reg.scores(h.detach())
     high = q >= q.mean()
     assert high.any() and (~high).any()
     assert torch.all(grad[high] == 0) and torch.any(grad[~high] != 0)
 
-    reg = QScoreRegulariser(QScoreSpec(lambda1=0.0, lambda2=1.0, version="v1"))
+    reg = QScoreRegulariser(_qscore_spec(lambda1=0.0, lambda2=1.0, version="v1"))
     (grad,) = torch.autograd.grad(reg.representation_penalty(h), h)
     columns = h.detach().abs().sum(0)
     narrow = columns <= columns.mean()
@@ -70,12 +78,12 @@ def test_qscore_pushes_only_low_q_samples_and_penalises_only_wide_columns():
 
 def test_qscore_v2_uses_only_discriminative_highly_activating_features():
     h = torch.tensor([[0.0, 0.0, 0.0, 0.0, 5.0], [0.0, 0.0, 0.0, 0.0, 5.0]], requires_grad=True)
-    with_d = QScoreRegulariser(QScoreSpec(version="v2", epsilon=1.0), torch.tensor([4]))
-    without = QScoreRegulariser(QScoreSpec(version="v2", epsilon=1.0), torch.tensor([0, 1]))
+    with_d = QScoreRegulariser(_qscore_spec(version="v2", epsilon=1.0), torch.tensor([4]))
+    without = QScoreRegulariser(_qscore_spec(version="v2", epsilon=1.0), torch.tensor([0, 1]))
     assert torch.all(with_d.scores(h) > 0)
     assert torch.all(without.scores(h) == 0)
     with pytest.raises(ValueError, match="discriminative"):
-        QScoreRegulariser(QScoreSpec(version="v2"))
+        QScoreRegulariser(_qscore_spec(version="v2"))
 
 
 def test_temperature_regulariser_equals_plain_infonce_when_tau_c_equals_tau_s():
@@ -145,3 +153,10 @@ def test_linear_head_is_one_bias_free_linear_map_to_the_projection_dim():
     build_regulariser("linear_head", {}).attach(model)
     assert isinstance(model.projector, torch.nn.Linear) and model.projector.bias is None
     assert model.embedding(torch.zeros(3, model.backbone.output_dim)).shape == (3, 8)
+
+
+def test_qscore_accepts_its_optional_exclude_inactive_key():
+    """The schema allows regularisers.qscore.exclude_inactive (D without never-active features);
+    the spec once lacked the field, so a config that set it failed with a TypeError."""
+    reg = build_regulariser("qscore", QSCORE | {"exclude_inactive": True}, torch.tensor([0]))
+    assert reg.spec.exclude_inactive is True

@@ -36,6 +36,7 @@ def test_training_lowers_the_loss(images, tmp_path):
     assert history[-1]["loss"] < history[0]["loss"]
 
 
+@pytest.mark.slow  # two training runs, one in CPU bf16
 def test_mixed_precision_path_tracks_fp32_and_keeps_fp32_weights(images, tmp_path):
     # The CUDA autocast path, exercised on the CPU with bf16 (no GPU in CI): same data, seed
     # and steps as an fp32 run; the per-epoch losses stay close and the weights stay fp32.
@@ -50,6 +51,7 @@ def test_mixed_precision_path_tracks_fp32_and_keeps_fp32_weights(images, tmp_pat
     assert any(not torch.equal(p, q) for p, q in zip(model.parameters(), initial, strict=True))
 
 
+@pytest.mark.slow  # two training runs
 def test_channels_last_training_matches_the_default_layout(images, tmp_path):
     # Same arithmetic in another memory layout: one loss equal up to summation order, training
     # histories close (rounding differences grow over the steps), and the checkpointed weights
@@ -95,6 +97,7 @@ def test_checkpoint_per_epoch_and_only_the_newest_kept(images, tmp_path):
     assert sorted(p.name for p in tmp_path.glob("*.pt")) == ["epoch_0002.pt", "epoch_0003.pt"]
 
 
+@pytest.mark.slow  # an interrupted and a resumed training run
 def test_interrupted_run_resumes_to_the_same_weights(images, tmp_path):
     reference = _model()
     train(reference, images, SPEC, tmp_path / "full")

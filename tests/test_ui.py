@@ -76,6 +76,7 @@ def _get_json(url: str) -> dict:
     pytest.fail(f"the MLflow UI did not answer {url} within {UI_START_SECONDS} s")
 
 
+@pytest.mark.slow  # starts the real MLflow server (up to UI_START_SECONDS)
 def test_ui_opens_on_the_runs_table_with_telemetry_off(tmp_path):
     uri = _project(tmp_path / "p")
     port = _free_port()

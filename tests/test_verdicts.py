@@ -100,6 +100,7 @@ def test_unknown_rule_is_an_error():
         evaluate_claim(claim, _summary([0.6, 0.8], 0.5))
 
 
+@pytest.mark.slow  # bootstraps every Q-Score claim of the registry
 def test_registry_claims_all_evaluate(repo):
     import yaml
 

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 STAGES: dict[str, tuple[str, ...]] = {
-    "init-tracking": (),
     "prepare_dataset": ("out_dir",),
     "pretrain": ("dataset_dir", "model_out", "history_out"),
     "finetune": ("dataset_dir", "pretrained", "model_out", "history_out", "movement_out"),
@@ -47,7 +46,6 @@ COMPUTE_STAGES = (
 )
 #: stage → (module of sslbench.stages, function) where the module is not named after the stage.
 STAGE_FUNCTIONS = {
-    "init-tracking": ("tracking", "run"),
     "prepare_dataset": ("prepare", "run"),
     "qscore": ("analyse", "run"),
     "suppression_pretrain": ("pretrain", "run_suppression"),

@@ -31,6 +31,7 @@ with tracked_run(f"job{{job}}", {{"stage": "concurrency", "job": str(job)}}, par
 """
 
 
+@pytest.mark.slow  # 8 Python processes each importing MLflow (~30 s on 2 cores)
 def test_parallel_jobs_lose_nothing(tmp_path: Path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     experiment_id = init_store(uri, "concurrency", tmp_path / "artifacts")
@@ -73,6 +74,7 @@ print(init_store(sys.argv[1], "concurrency", Path(sys.argv[2])))
 """
 
 
+@pytest.mark.slow  # several Python processes each importing MLflow
 def test_processes_creating_the_store_at_once_all_succeed(tmp_path: Path):
     """Issue 22 fault 1: three runs started together in a fresh folder crashed on the schema
     (``duplicate column name: step``) and could leave a half-made store."""

@@ -26,6 +26,7 @@ else:
 """
 
 
+@pytest.mark.slow  # a Python process that imports torch under a file-size limit
 @pytest.mark.parametrize("kind", ["checkpoint", "json"])
 def test_a_write_without_room_names_the_file_and_the_cause(tmp_path: Path, kind: str):
     target = tmp_path / "checkpoints" / "epoch_0001.pt"

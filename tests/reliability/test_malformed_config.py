@@ -157,6 +157,29 @@ def test_malformed_config_names_the_key(default_config, schema_path, override, e
         validate_config(_merged(default_config, override), schema_path)
 
 
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ({"p": 0.5}, r"\.p: 0\.5 is less than the minimum of 1"),
+        ({"readout_samples": 3}, r"\.readout_samples: 3 is less than the minimum of 4"),
+        ({"eval_samples": 101}, r"\.eval_samples: 101 is not a multiple of 2"),
+        ({"normalise": True}, r"\.normalise: False was expected"),  # on the box
+        ({"experiment": "cubic"}, r"\.experiment: 'cubic' is not allowed"),
+        ({"space": "torus"}, r"\.space: 'torus' is not allowed"),
+        ({"content_dim": 1}, r": unknown key\(s\) 'content_dim'"),
+        ({"tau_style": 0}, r"\.tau_style: 0 is less than or equal to the minimum of 0"),
+        ({"steps": 1.5}, r"\.steps: 1\.5 is not of type 'integer'"),
+    ],
+)
+def test_a_bad_collapse_setting_names_the_key(default_config, schema_path, setting, expected):
+    """The schema is the only check of a 002 setting (the collapse stage validates nothing)."""
+    bad = {"experiment": "linear", "space": "box"} | setting
+    with pytest.raises(ConfigError, match=r"config key collapse\.settings\.bad" + expected):
+        validate_config(
+            _merged(default_config, {"collapse": {"settings": {"bad": bad}}}), schema_path
+        )
+
+
 def test_every_problem_is_reported_at_once(default_config, schema_path):
     bad = _merged(default_config, {"threads": 0, "features": {"batch_size": -1}})
     with pytest.raises(ConfigError) as info:

@@ -23,8 +23,10 @@ rule pretrain:
         jobs_per_gpu=JOBS_PER_GPU,
         cfg=pretrain_params,
         data=lambda wc: f"{DATA}/{wc.dataset}",
+        # the CLI stage, named after the rule (suppression.smk reuses this rule)
+        stage="pretrain",
     shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli pretrain --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --compile {params.compile:q} --jobs-per-gpu {params.jobs_per_gpu} --params {params.cfg:q} --dataset-dir {params.data:q}'
+        '"$SSLBENCH_PYTHON" -m sslbench.cli {params.stage} --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --compile {params.compile:q} --jobs-per-gpu {params.jobs_per_gpu} --params {params.cfg:q} --dataset-dir {params.data:q}'
         " --model-out {output.model:q} --history-out {output.history:q} > {log:q} 2>&1"
 
 

@@ -3,29 +3,18 @@ and without IFM, each followed by the linear readout of every factor and its hel
 """
 
 
-rule suppression_pretrain:
-    input:
-        meta=f"{DATA}/{{dataset}}/meta.json",
+# pretrain's input, environment, GPU request, device parameters and command, with the sweep's
+# outputs, log, one thread, config block and CLI stage.
+use rule pretrain as suppression_pretrain with:
     output:
         model=f"{SUPPRESSION}/model.pt",
         history=f"{SUPPRESSION}/history.json",
     log:
         f"{LOGS}/suppression_pretrain/{{dataset}}/tau{{tau}}/{{regulariser}}/seed{{seed}}.log",
-    conda:
-        "../envs/sslbench.yaml"
     threads: 1
-    resources:
-        gpu=GPUS_PER_JOB,
     params:
-        device=DEVICE,
-        precision=MIXED_PRECISION,
-        compile=COMPILE,
-        jobs_per_gpu=JOBS_PER_GPU,
         cfg=suppression_params,
-        data=lambda wc: f"{DATA}/{wc.dataset}",
-    shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli suppression_pretrain --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --compile {params.compile:q} --jobs-per-gpu {params.jobs_per_gpu} --params {params.cfg:q} --dataset-dir {params.data:q}'
-        " --model-out {output.model:q} --history-out {output.history:q} > {log:q} 2>&1"
+        stage="suppression_pretrain",
 
 
 rule suppression_readout:

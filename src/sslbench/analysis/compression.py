@@ -32,12 +32,13 @@ SELECTIONS = ("discriminative", "random", "pca", "lower_tail", "upper_tail")
 
 @dataclass(frozen=True)
 class CompressionSpec:
-    """Keep fractions of the curve, random draws per size and the percentile window of D."""
+    """Keep fractions of the curve, random draws per size and the percentile window of D
+    (``analysis.compression`` and ``analysis.qscore``: the values live in config only)."""
 
-    keep_fractions: tuple[float, ...] = (1.0, 0.8, 0.6, 0.4, 0.2, 0.1)
-    random_draws: int = 4
-    lower_percentile: float = 50.0
-    upper_percentile: float = 95.0
+    keep_fractions: tuple[float, ...]
+    random_draws: int
+    lower_percentile: float
+    upper_percentile: float
 
 
 def activation_order(activation_pct: np.ndarray, mean_activation: np.ndarray) -> np.ndarray:

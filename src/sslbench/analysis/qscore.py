@@ -25,6 +25,7 @@ Conventions shared by every function here:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,9 +34,7 @@ from numpy.typing import ArrayLike
 from sslbench.analysis.prediction import auroc_auprc
 
 __all__ = [
-    "DEFAULT_EPSILON",
-    "DEFAULT_LOWER_PERCENTILE",
-    "DEFAULT_UPPER_PERCENTILE",
+    "DiscriminativeSpec",
     "activation_percentage",
     "discriminative_features",
     "discriminative_from_config",
@@ -49,12 +48,28 @@ __all__ = [
     "validation_split",
 ]
 
-#: epsilon of the highly activating set, 001 §"Discriminative Features" ("We use eps = 4").
-DEFAULT_EPSILON: float = 4.0
-#: Percentile bounds of A that define the discriminative features, 001 ("between the
-#: 50th and the 95th percentile of A").
-DEFAULT_LOWER_PERCENTILE: float = 50.0
-DEFAULT_UPPER_PERCENTILE: float = 95.0
+
+@dataclass(frozen=True)
+class DiscriminativeSpec:
+    """What defines 001's discriminative features ``D``: ``epsilon`` of the highly activating
+    sets ``L_i`` (001: "We use eps = 4") and the percentile window of ``A`` (001: "between the
+    50th and the 95th percentile"). No defaults here: the values live in config only
+    (``analysis.qscore`` for the analysis, ``regularisers.qscore`` for the regulariser)."""
+
+    epsilon: float
+    lower_percentile: float
+    upper_percentile: float
+    exclude_inactive: bool = False  # optional in regularisers.qscore: absent = false
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> DiscriminativeSpec:
+        """The spec of a config block (its other keys are ignored)."""
+        return cls(
+            cfg["epsilon"],
+            cfg["lower_percentile"],
+            cfg["upper_percentile"],
+            cfg.get("exclude_inactive", False),
+        )
 
 
 def _as_representations(h: ArrayLike) -> np.ndarray:
@@ -111,7 +126,7 @@ def l2_normalise(h: ArrayLike) -> np.ndarray:
     return _safe_divide(arr, norms)
 
 
-def highly_activating(h: ArrayLike, epsilon: float = DEFAULT_EPSILON) -> np.ndarray:
+def highly_activating(h: ArrayLike, epsilon: float) -> np.ndarray:
     """Boolean mask of the highly activating set ``L_i`` of every sample.
 
     001 §"Discriminative Features" / §"Q-Score":
@@ -136,7 +151,7 @@ def highly_activating(h: ArrayLike, epsilon: float = DEFAULT_EPSILON) -> np.ndar
     return hn > (mu + float(epsilon) * sigma)[:, None]
 
 
-def activation_percentage(h: ArrayLike, epsilon: float = DEFAULT_EPSILON) -> np.ndarray:
+def activation_percentage(h: ArrayLike, epsilon: float) -> np.ndarray:
     """Percentage of samples for which each feature is highly activating.
 
     001 §"Discriminative Features": ``A_j = 100 / N * sum_i 1[j in L_i]`` with ``L_i``
@@ -157,8 +172,8 @@ def activation_percentage(h: ArrayLike, epsilon: float = DEFAULT_EPSILON) -> np.
 
 def discriminative_features(
     activation_pct: ArrayLike,
-    lower_percentile: float = DEFAULT_LOWER_PERCENTILE,
-    upper_percentile: float = DEFAULT_UPPER_PERCENTILE,
+    lower_percentile: float,
+    upper_percentile: float,
     exclude_inactive: bool = False,
 ) -> np.ndarray:
     """Indices of the discriminative features ``D``.
@@ -203,14 +218,14 @@ def discriminative_features(
 def discriminative_from_config(
     h_train: ArrayLike, cfg: Mapping[str, Any]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(A, D)`` of a population with a config block's ``epsilon``, ``lower_percentile``,
-    ``upper_percentile`` and ``exclude_inactive`` (``analysis.qscore``, or ``regularisers.qscore``
-    where the key is optional and false when absent, the regulariser's behaviour before the key
-    existed): the one place every stage derives 001's discriminative features from the train
-    set."""
-    a = activation_percentage(h_train, cfg["epsilon"])
+    """``(A, D)`` of a population with the :class:`DiscriminativeSpec` of a config block
+    (``analysis.qscore``, or ``regularisers.qscore`` where ``exclude_inactive`` is optional and
+    false when absent, the regulariser's behaviour before the key existed): the one place every
+    stage derives 001's discriminative features from the train set."""
+    spec = DiscriminativeSpec.from_config(cfg)
+    a = activation_percentage(h_train, spec.epsilon)
     d = discriminative_features(
-        a, cfg["lower_percentile"], cfg["upper_percentile"], cfg.get("exclude_inactive", False)
+        a, spec.lower_percentile, spec.upper_percentile, spec.exclude_inactive
     )
     return a, d
 
@@ -218,7 +233,7 @@ def discriminative_from_config(
 def q_score(
     h: ArrayLike,
     discriminative: ArrayLike,
-    epsilon: float = DEFAULT_EPSILON,
+    epsilon: float,
 ) -> np.ndarray:
     """Q-Score v2 of every sample, 001 eq. (1).
 

@@ -25,12 +25,18 @@ from sslbench.regularisers.base import RepresentationRegulariser
 
 @dataclass(frozen=True)
 class QScoreSpec:
-    lambda1: float = 1e-4
-    lambda2: float = 1e-4
-    version: str = "v2"
-    epsilon: float = 4.0
-    lower_percentile: float = 50.0
-    upper_percentile: float = 95.0
+    """The ``regularisers.qscore`` block; its values (001: λ₁ = λ₂ = 1e-4, ε = 4, window 50-95)
+    live in config only. ε and the window are the block's
+    :class:`~sslbench.analysis.qscore.DiscriminativeSpec`, from which the fine-tune stage finds
+    ``D``; ``scores`` uses the same ε."""
+
+    lambda1: float
+    lambda2: float
+    version: str
+    epsilon: float
+    lower_percentile: float
+    upper_percentile: float
+    exclude_inactive: bool = False  # optional in the schema: absent = false
 
 
 def q_score_v2(h: torch.Tensor, discriminative: torch.Tensor, epsilon: float) -> torch.Tensor:

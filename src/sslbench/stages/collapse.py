@@ -12,7 +12,10 @@ ground-truth latents.
 
 Every job (one seed, one setting) writes its own JSON; seeds are aggregated downstream.
 
-``params`` keys (JSON-able; unknown keys and bad values raise ``ValueError`` naming the key):
+``params`` keys (JSON-able). They are validated before any job starts, by the config schema
+(``workflow/schemas/config.schema.yaml``, ``collapse.settings``: types, bounds, unknown keys,
+even ``eval_samples``, ``normalise`` only on the sphere) and :mod:`sslbench.config`
+(``content_dims`` ≤ ``dim``); this stage only fills in the defaults:
 
 =====================  =====  ==========================================================
 key                    type   default / meaning
@@ -84,7 +87,7 @@ import torch.nn.functional as F
 
 from sslbench.io import write_json
 from sslbench.losses.infonce import block_temperature
-from sslbench.synthetic.dgp import SPACES, InvertibleMLP, LatentSpec, build_mixing, sample_pairs
+from sslbench.synthetic.dgp import InvertibleMLP, LatentSpec, build_mixing, sample_pairs
 from sslbench.synthetic.dgp import sample_marginal as sample_latents
 from sslbench.synthetic.encoders import Encoder, linear_encoder, mlp_encoder
 from sslbench.synthetic.losses import Similarity, similarity_for
@@ -100,19 +103,9 @@ from sslbench.tracking import run_provenance_tags, tracked_run
 
 log = logging.getLogger(__name__)
 
-EXPERIMENTS: tuple[str, ...] = ("linear", "nonlinear")
-INT_KEYS = (
-    "dim",
-    "content_dims",
-    "mixing_layers",
-    "mixing_candidates",
-    "encoder_layers",
-    "steps",
-    "batch_size",
-    "eval_samples",
-    "readout_samples",
-)
-POSITIVE_FLOAT_KEYS = (
+#: Keys stored as floats in the resolved params (and so in the output JSON) even when the config
+#: writes an integer.
+FLOAT_KEYS = (
     "tau_content",
     "tau_style",
     "box_sigma",
@@ -120,65 +113,21 @@ POSITIVE_FLOAT_KEYS = (
     "mixing_slope",
     "encoder_slope",
     "lr",
+    "p",
 )
-#: Smallest value of each integer key.
-INT_MINIMUM: dict[str, int] = {
-    "dim": 2,
-    "content_dims": 0,
-    "mixing_layers": 1,
-    "mixing_candidates": 1,
-    "encoder_layers": 1,
-    "steps": 1,
-    "batch_size": 2,
-    "eval_samples": 4,
-    "readout_samples": 3,
-}
-MIN_P = 1.0
-
-
-def _require(ok: bool, key: str, value: Any, expected: str) -> None:
-    if not ok:
-        raise ValueError(f"collapse params: {key} must be {expected}, got {value!r}")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def resolve_params(params: dict[str, Any]) -> dict[str, Any]:
-    """All keys of the module docstring with defaults filled in, validated."""
-    experiment, space = params.get("experiment"), params.get("space")
-    _require(experiment in EXPERIMENTS, "experiment", experiment, f"one of {EXPERIMENTS}")
-    _require(space in SPACES, "space", space, f"one of {SPACES}")
-    cfg = {**DEFAULTS, **EXPERIMENT_DEFAULTS[experiment], "normalise": space == "sphere"}
-    unknown = sorted(set(params) - set(cfg) - {"experiment", "space"})
-    if unknown:
-        raise ValueError(f"collapse params: unknown key(s) {unknown}; known: {sorted(cfg)}")
+    """All keys of the module docstring with defaults filled in; ``params`` is one
+    ``collapse.settings`` entry (plus ``seed``), already validated with the config."""
+    cfg = {
+        **DEFAULTS,
+        **EXPERIMENT_DEFAULTS[params["experiment"]],
+        "normalise": params["space"] == "sphere",
+    }
     cfg.update(params)
-    for key in INT_KEYS:
-        _require(_is_int(cfg[key]), key, cfg[key], "an integer")
-        _require(cfg[key] >= INT_MINIMUM[key], key, cfg[key], f"≥ {INT_MINIMUM[key]}")
-    for key in POSITIVE_FLOAT_KEYS:
-        _require(_is_number(cfg[key]) and cfg[key] > 0, key, cfg[key], "a number > 0")
+    for key in FLOAT_KEYS:
         cfg[key] = float(cfg[key])
-    _require(_is_number(cfg["p"]) and cfg["p"] >= MIN_P, "p", cfg["p"], f"a number ≥ {MIN_P}")
-    cfg["p"] = float(cfg["p"])
-    _require(_is_int(cfg["seed"]) and cfg["seed"] >= 0, "seed", cfg["seed"], "an integer ≥ 0")
-    _require(isinstance(cfg["normalise"], bool), "normalise", cfg["normalise"], "a boolean")
-    _require(
-        space == "sphere" or not cfg["normalise"],
-        "normalise",
-        cfg["normalise"],
-        "false on the box (its ℓp InfoNCE uses raw outputs)",
-    )
-    width = cfg["hidden_width"]
-    _require(width is None or (_is_int(width) and width >= 1), "hidden_width", width, "null or ≥ 1")
-    _require(cfg["content_dims"] <= cfg["dim"], "content_dims", cfg["content_dims"], "≤ dim")
-    _require(cfg["eval_samples"] % 2 == 0, "eval_samples", cfg["eval_samples"], "even")
     return cfg
 
 
