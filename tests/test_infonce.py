@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 from lightly.loss import NTXentLoss
 
-from sslbench.losses.infonce import block_temperature, info_nce, info_nce_queue
+from sslbench.losses.infonce import NTXent, block_temperature, info_nce, info_nce_queue
 
 
 def _pairs(n=6, d=5, seed=0):
@@ -23,6 +23,12 @@ def _explicit(z0, z1, tau_vec, normalise=True):
         pos = (z[i] * z[(i + n) % (2 * n)] / tau_vec).sum()
         total = total - (pos - torch.logsumexp(sims, 0))
     return total / (2 * n)
+
+
+def test_simclr_criterion_equals_lightly_ntxent():
+    z0, z1 = torch.randn(16, 8), torch.randn(16, 8)
+    torch.testing.assert_close(NTXent(0.2)(z0, z1), NTXentLoss(0.2)(z0, z1))
+    assert not list(NTXent(0.2).state_dict())  # no buffers: saved SimCLR models keep their keys
 
 
 def test_scalar_temperature_equals_lightly_ntxent():

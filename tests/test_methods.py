@@ -288,6 +288,12 @@ def test_swav_queue_shifts_and_joins_sinkhorn_once_full():
     model.loss(views)
     _close(model.queue[:, 8:], first)  # shifted back by one batch
     assert model.queue_active()
+    # the host copies of the fill count and of progress follow a loaded checkpoint
+    restored = _model("swav", queue_length=16)
+    assert not restored.queue_active()
+    model.progress.set(0.7)
+    restored.load_state_dict(model.state_dict())
+    assert restored.queue_active() and float(restored.progress) == 0.7
     queue = model.queue.clone()
     loss = model.loss(views)
     weight = model.prototypes.heads[0].weight

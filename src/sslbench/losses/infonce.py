@@ -51,8 +51,9 @@ def _ifm_shift(temperature: Temperature, epsilon: float) -> float:
 
 
 def positive_index(n: int, device: torch.device | None = None) -> torch.Tensor:
-    """Column of each row's positive among the 2N views [z0; z1] (i ↔ i + N)."""
-    return torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(device)
+    """Column of each row's positive among the 2N views [z0; z1] (i ↔ i + N), made on
+    ``device`` (a copy there would wait for a GPU at every step)."""
+    return (torch.arange(2 * n, device=device) + n) % (2 * n)
 
 
 def views_cross_entropy(logits: torch.Tensor, shift: float = 0.0) -> torch.Tensor:
@@ -142,6 +143,19 @@ def standardise(z: torch.Tensor) -> torch.Tensor:
     return (z - z.mean(dim=0)) / z.std(dim=0).clamp_min(1e-6)
 
 
+class NTXent(nn.Module):
+    """SimCLR's NT-Xent at a fixed scalar τ (Chen et al. 2020, eq. 1): :func:`info_nce`, equal to
+    lightly's ``NTXentLoss`` (tests/test_infonce.py) without its boolean-mask indexing, which
+    waits for a GPU at every step (measured on an H100, benchmarks/README.md)."""
+
+    def __init__(self, temperature: float) -> None:
+        super().__init__()
+        self.temperature = temperature
+
+    def forward(self, z0: torch.Tensor, z1: torch.Tensor) -> torch.Tensor:
+        return info_nce(z0, z1, self.temperature)
+
+
 class InfoNCECriterion(nn.Module):
     """``criterion(z0, z1)`` for SimCLR (in-batch negatives) or MoCo (``queue_size`` > 0) with
     the papers' variants: per-dimension temperature, no ℓ2 normalisation (optionally batch-
@@ -160,6 +174,8 @@ class InfoNCECriterion(nn.Module):
     ) -> None:
         super().__init__()
         self.register_buffer("temperature", torch.as_tensor(temperature, dtype=torch.float32))
+        # a scalar τ is used from the host: reading the buffer on a GPU syncs every step
+        self.scalar_temperature = float(self.temperature) if not self.temperature.ndim else None
         self.normalise = normalise
         self.standardise_outputs = standardise_outputs
         self.epsilon = epsilon
@@ -171,7 +187,7 @@ class InfoNCECriterion(nn.Module):
             self.register_buffer("queue_ptr", torch.zeros((), dtype=torch.long))
 
     def _tau(self) -> Temperature:
-        return self.temperature if self.temperature.ndim else float(self.temperature)
+        return self.temperature if self.temperature.ndim else self.scalar_temperature
 
     def _loss(self, z0: torch.Tensor, z1: torch.Tensor, epsilon: float) -> torch.Tensor:
         if self.queue_size:

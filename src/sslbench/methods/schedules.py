@@ -13,18 +13,29 @@ from torch import nn
 
 
 class Progress(nn.Module):
-    """The fraction of training done after the last optimiser step, as a saved buffer."""
+    """The fraction of training done after the last optimiser step, as a saved buffer.
+
+    Reads come from a host copy: reading the buffer on a GPU would wait for the device at
+    every step. The copy is refreshed from the buffer once after a checkpoint is loaded."""
 
     def __init__(self) -> None:
         super().__init__()
         self.value: torch.Tensor
         self.register_buffer("value", torch.zeros((), dtype=torch.float64))
+        self._host: float | None = 0.0
 
     def set(self, progress: float) -> None:
         self.value.fill_(progress)
+        self._host = progress
 
     def __float__(self) -> float:
-        return float(self.value)
+        if self._host is None:
+            self._host = float(self.value)
+        return self._host
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super()._load_from_state_dict(*args, **kwargs)
+        self._host = None
 
 
 def cosine_increase(progress: float, base: float, final: float) -> float:

@@ -2,8 +2,8 @@
 Representations").
 
 Loss: NT-Xent / InfoNCE over the 2N views of a batch (eq. 1 of the paper; 000 eq. (1)), with
-cosine similarity divided by the temperature τ; lightly's ``NTXentLoss`` and
-``SimCLRProjectionHead`` (Linear–BN–ReLU–Linear).
+cosine similarity divided by the temperature τ (:class:`~sslbench.losses.infonce.NTXent`, equal
+to lightly's ``NTXentLoss``) and lightly's ``SimCLRProjectionHead`` (Linear–BN–ReLU–Linear).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-from lightly.loss import NTXentLoss
 from lightly.models.modules import SimCLRProjectionHead
 
+from sslbench.losses.infonce import NTXent
 from sslbench.methods.base import SSLMethod
 from sslbench.models.resnet import ResNet
 
@@ -37,7 +37,7 @@ class SimCLR(SSLMethod):
         )
         super().__init__(backbone, projector)
         self.spec = spec
-        self.criterion = NTXentLoss(temperature=spec.temperature)
+        self.criterion = NTXent(spec.temperature)
 
     def loss(self, views: Sequence[torch.Tensor]) -> torch.Tensor:
         # Both views go through one forward pass, so BatchNorm sees all 2N images as in SimCLR.

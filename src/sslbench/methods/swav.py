@@ -74,6 +74,7 @@ class SwAV(SSLMethod):
         self.queue_filled: torch.Tensor
         self.register_buffer("queue", torch.zeros(2, spec.queue_length, spec.projection_dim))
         self.register_buffer("queue_filled", torch.zeros((), dtype=torch.long))
+        self._filled: int | None = 0  # host copy of queue_filled (see Progress)
 
     def embedding(self, h: torch.Tensor) -> torch.Tensor:
         """z = g(h) / ‖g(h)‖, the unit-norm projection scored against the prototypes."""
@@ -85,8 +86,18 @@ class SwAV(SSLMethod):
         return (
             length > 0
             and float(self.progress) >= self.spec.queue_start_fraction
-            and int(self.queue_filled) >= length
+            and self.filled() >= length
         )
+
+    def filled(self) -> int:
+        """Rows of each view's queue holding embeddings (from the host copy)."""
+        if self._filled is None:
+            self._filled = int(self.queue_filled)
+        return self._filled
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super()._load_from_state_dict(*args, **kwargs)
+        self._filled = None
 
     def loss(self, views: Sequence[torch.Tensor]) -> torch.Tensor:
         self.prototypes.normalize()
@@ -107,7 +118,8 @@ class SwAV(SSLMethod):
         n = min(z.shape[1], self.spec.queue_length)
         self.queue[:, n:] = self.queue[:, :-n].clone()
         self.queue[:, :n] = z[:, :n]
-        self.queue_filled.fill_(min(int(self.queue_filled) + n, self.spec.queue_length))
+        self._filled = min(self.filled() + n, self.spec.queue_length)
+        self.queue_filled.fill_(self._filled)
 
     def before_optimizer_step(self, progress: float) -> None:
         if progress < self.spec.freeze_prototypes_fraction:
