@@ -21,7 +21,8 @@ step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $OUT/NAM
   local name=$1 limit=$2
   shift 2
   local started=$SECONDS
-  timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
+  # -k: on SIGTERM Snakemake waits for its running jobs; KILL 10 s later
+  timeout -k 10 "$limit" "$@" >"$OUT/$name.log" 2>&1
   echo "$name: exit $? after $((SECONDS - started)) s" | tee -a "$OUT/summary.txt"
 }
 
