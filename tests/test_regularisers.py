@@ -160,3 +160,24 @@ def test_qscore_accepts_its_optional_exclude_inactive_key():
     the spec once lacked the field, so a config that set it failed with a TypeError."""
     reg = build_regulariser("qscore", QSCORE | {"exclude_inactive": True}, torch.tensor([0]))
     assert reg.spec.exclude_inactive is True
+
+
+def test_000_objective_descends_towards_h_zero_with_a_batchnorm_projector():
+    """Why 000's regulariser (eq. 4, Q-Score v1 at λ1 = λ2 = 0.1) drives h to zero here: the
+    SimCLR loss does not see the scale of h (the projector's BatchNorm renormalises it), while
+    v1's Q = Z-score(max h) / ‖h‖₁ grows as 1/scale and the column-L1 term shrinks with it, so
+    shrinking h lowers the objective with nothing holding it back: the objective's own trivial
+    direction, not a wrong β (β only chooses which columns are penalised)."""
+    model = _simclr().train()
+    h = torch.relu(torch.randn(64, model.backbone.output_dim)) + 0.01
+    spec = _qscore_spec(version="v1", lambda1=0.1, lambda2=0.1)
+    penalty = QScoreRegulariser(spec).representation_penalty
+
+    def objective(scale: float) -> tuple[float, float]:
+        z0, z1 = model.embedding(scale * h).chunk(2)
+        return float(model.criterion(z0, z1)), float(penalty(scale * h))
+
+    loss_1, penalty_1 = objective(1.0)
+    loss_small, penalty_small = objective(0.1)
+    assert loss_small == pytest.approx(loss_1, abs=1e-3)  # contrastive term: scale-free
+    assert penalty_small < penalty_1  # the regulariser prefers the smaller h
