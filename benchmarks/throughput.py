@@ -10,7 +10,9 @@ one process and interleaved block by block:
 (b) ``model`` — forward + backward + optimiser on views already in memory (the model limit);
 (c) ``conventional`` — torchvision ``ImageFolder`` of PNGs with lightly's ``SimCLRTransform``
     (PIL, per image) in a ``DataLoader`` with 2 workers, the way lightly's and solo-learn's CPU
-    examples feed a model; same model, batch and optimiser.
+    examples feed a model; same model, batch and optimiser; in fp32 and the default layout as
+    they run it, and again in the pipeline's precision and layout, so that the last ratio
+    compares the input pipelines alone.
 
 Each row reports s/step, images/s (source images; each gives ``views`` augmented images),
 achieved FLOP/s (``torch.utils.flop_counter`` on one step) as a share of the measured
@@ -53,7 +55,9 @@ from sslbench.methods import METHODS, build_method
 from sslbench.methods.base import SSLMethod
 from sslbench.models.resnet import BackboneSpec, build_backbone
 from sslbench.recipes import method_optimizer, method_params, method_views
+from sslbench.regularisers.base import Regulariser
 from sslbench.stages.common import view_specs
+from sslbench.training.loop import optimizer_step
 from sslbench.training.optim import OptimSpec, build_optimizer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,16 +117,14 @@ def peak_flops() -> dict[str, float]:
 def training_step(
     method: SSLMethod, optimizer: torch.optim.Optimizer, compute: Compute = CPU
 ) -> Callable[[list[torch.Tensor]], None]:
-    """One optimiser step in ``compute``'s precision (the training loop's order) on views
-    already in ``compute``'s layout (see :func:`in_layout`)."""
+    """The training loop's own step (:func:`sslbench.training.loop.optimizer_step`, no
+    regulariser) in ``compute``'s precision on views already in its layout (see
+    :func:`in_layout`)."""
+    scaler = torch.amp.GradScaler(compute.device.type, enabled=compute.needs_grad_scaling)
+    none = Regulariser()
 
     def step(views: list[torch.Tensor]) -> None:
-        with compute.autocast():
-            loss = method.loss(views)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        method.on_step_end(0.5)
+        optimizer_step(method, none, optimizer, scaler, views, compute, 0.5, 0.5)
 
     return step
 
@@ -130,6 +132,11 @@ def training_step(
 def in_layout(views: list[torch.Tensor], compute: Compute) -> list[torch.Tensor]:
     """The views in ``compute``'s memory layout, as the training loop hands them to the model."""
     return [v.contiguous(memory_format=compute.memory_format) for v in views]
+
+
+def next_views(batches: Iterator, views: int, compute: Compute) -> list[torch.Tensor]:
+    """The next loader batch's ``views`` views in ``compute``'s layout."""
+    return in_layout(list(next(batches)[0][:views]), compute)
 
 
 def step_flops(step: Callable[[list[torch.Tensor]], None], views: list[torch.Tensor]) -> float:
@@ -182,11 +189,19 @@ def compare_pipelines(
     pipeline: Compute,
 ) -> dict[str, object]:
     """(a) full and (b) model-only steps in the pipeline's CPU precision and layout
-    (``pipeline``), and (c) the conventional step (fp32, default layout), interleaved in blocks."""
+    (``pipeline``), and (c) the conventional step, in fp32 and the default layout as lightly's
+    and solo-learn's CPU examples run it and (d) in the pipeline's precision and layout (so the
+    input pipeline is compared alone), interleaved in blocks."""
     method, optimizer = build(name, config, width, pipeline)
     step = training_step(method, optimizer, pipeline)
     conventional_method, conventional_optimizer = build(name, config, width)
-    conventional_step = training_step(conventional_method, conventional_optimizer)
+    conventional_steps = {
+        "conventional": training_step(conventional_method, conventional_optimizer),
+        "conventional_pipeline_precision": training_step(
+            *build(name, config, width, pipeline), pipeline
+        ),
+    }
+    layouts = {"conventional": CPU, "conventional_pipeline_precision": pipeline}
     augment = ViewAugment(view_specs(method_views(config, name)), images.shape[-1])
     generator = torch.Generator().manual_seed(0)
 
@@ -196,7 +211,7 @@ def compare_pipelines(
 
     fixed = augmented()
     flops = step_flops(step, fixed)
-    samples: dict[str, list[Sample]] = {"full": [], "model": [], "conventional": []}
+    samples: dict[str, list[Sample]] = {"full": [], "model": []} | {k: [] for k in layouts}
     for _ in range(args.rounds):
         step(augmented())
         with measured(args.steps, samples["full"]):
@@ -206,12 +221,14 @@ def compare_pipelines(
         with measured(args.steps, samples["model"]):
             for _ in range(args.steps):
                 step(fixed)
-        loader = iter(conventional_loader(folder, images.shape[-1], images.shape[0], args.workers))
-        conventional_step(next(loader)[0][: method.views])  # worker start-up, not timed
-        with measured(args.steps, samples["conventional"]):
-            for _ in range(args.steps):
-                conventional_step(next(loader)[0][: method.views])
-        del loader
+        for setting, conventional_step in conventional_steps.items():
+            loader = conventional_loader(folder, images.shape[-1], images.shape[0], args.workers)
+            batches, layout = iter(loader), layouts[setting]
+            conventional_step(next_views(batches, method.views, layout))  # worker start-up
+            with measured(args.steps, samples[setting]):
+                for _ in range(args.steps):
+                    conventional_step(next_views(batches, method.views, layout))
+            del batches, loader
     return {"flops": flops} | {
         setting: Sample(
             *(sum(getattr(s, f) for s in runs) / len(runs) for f in Sample.__dataclass_fields__)
@@ -325,35 +342,35 @@ def main() -> None:
         "full": precision_name(pipeline),
         "model": precision_name(pipeline),
         "conventional": precision_name(CPU),
+        "conventional_pipeline_precision": precision_name(pipeline),
     }
     print(
         "\n| method | backbone | setting | precision | s/step | images/s | GFLOP/s "
         "| % of its conv peak | user s/step | sys s/step | minor faults/step "
-        "| full ÷ model | full ÷ conventional |"
+        "| full ÷ model | full ÷ conventional | full ÷ conventional (same precision) |"
     )
-    print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = [(name, args.narrow_width) for name in args.methods] + [("simclr", 64)]
     with tempfile.TemporaryDirectory() as tmp:
         # one epoch of the folder covers a block: a warm-up batch and the timed steps
         folder = image_folder(batch_images(args, args.steps + 1), Path(tmp))
         for name, width in rows:
             result = compare_pipelines(name, config, width, images, folder, args, pipeline)
-            full, model, conv = result["full"], result["model"], result["conventional"]
-            for setting in ("full", "model", "conventional"):
+            full = result["full"]
+            ratios = " | ".join(
+                f"{result[other].seconds / full.seconds:.2f}"
+                for other in ("model", "conventional", "conventional_pipeline_precision")
+            )
+            for setting in precision:
                 s = result[setting]
                 achieved = result["flops"] / s.seconds
-                ratios = (
-                    f"{model.seconds / full.seconds:.2f} | {conv.seconds / full.seconds:.2f}"
-                    if setting == "full"
-                    else " | "
-                )
                 peak = peaks[f"conv3x3 {precision[setting].split()[0]}"]
                 print(
                     f"| {name} | R18 w{width} | {setting} | {precision[setting]} | "
                     f"{s.seconds:.3f} | {args.batch_size / s.seconds:.0f} | "
                     f"{achieved / 1e9:.0f} | {100 * achieved / peak:.0f} | "
                     f"{s.user:.2f} | {s.system:.2f} | "
-                    f"{s.faults:.0f} | {ratios} |",
+                    f"{s.faults:.0f} | {ratios if setting == 'full' else ' | | '} |",
                     flush=True,
                 )
     print(
