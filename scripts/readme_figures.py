@@ -1,0 +1,560 @@
+"""The README's measured tables, generated from a finished run's outputs (issue 21, item 2).
+
+Each generated table lives in README.md between ``<!-- figures:<name> -->`` and
+``<!-- /figures:<name> -->`` and comes from ``docs/snapshots/<name>.json``, a compact copy of the
+numbers the table shows plus their provenance (date, machine, precision, commit). Subcommands:
+
+``snapshot RUN --kind default|all_methods [--name NAME]``
+    reads RUN's ``results/`` (result JSONs and their ``provenance`` blocks), ``reports/index.ipynb``
+    (the claims' verdict overview) and ``mlflow.db`` (the training jobs' precision) and writes
+    ``docs/snapshots/NAME.json`` (NAME defaults to the kind);
+``render NAME``
+    prints the Markdown of a snapshot: a stamp line, then the table;
+``update [NAME ...]``
+    rewrites those README regions (all snapshots when none is named) with their render;
+``check [NAME ...]``
+    exits non-zero, naming each region, when the README differs from the render.
+
+After a default run finished in ``/work/runs/def`` (``make run``), refresh its table with::
+
+    python scripts/readme_figures.py snapshot /work/runs/def --kind default && \\
+        python scripts/readme_figures.py update default
+
+and ``config/all_methods.yaml``'s run the same way with ``--kind all_methods``.
+``tests/test_readme_figures.py`` runs ``check`` on the committed README and snapshots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import re
+import sqlite3
+import statistics
+import sys
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+README = REPO / "README.md"
+SNAPSHOTS = REPO / "docs" / "snapshots"
+SCRIPT = "scripts/readme_figures.py"
+
+DATASET = "trifeature"
+SEED = 0
+#: (variant directory, label) of the default run's models, in table order.
+FINETUNES_001 = (
+    ("finetune-none", "none"),
+    ("finetune-lasso", "Lasso"),
+    ("finetune-qscore", "Q-Score"),
+)
+FINETUNES_000 = (("finetune000-none", "none"), ("finetune000-qscore_v1", "Q-Score v1"))
+BASELINE = "pretrain-none"
+#: (method directory, display name) of 001 Table 1's eight methods, in table order.
+METHODS = (
+    ("simclr", "SimCLR"),
+    ("mocov2", "MoCo v2+"),
+    ("byol", "BYOL"),
+    ("swav", "SwAV"),
+    ("dino", "DINO"),
+    ("simsiam", "SimSiam"),
+    ("vicreg", "VICReg"),
+    ("barlowtwins", "Barlow Twins"),
+)
+#: 002's controlled experiments: Table 1's settings and Fig. 1's linear ones, in table order.
+COLLAPSE_TABLE1 = (("table1_box", "box"), ("table1_sphere", "sphere"))
+COLLAPSE_FIG1 = ("linear_dc0", "linear_dc1", "linear_dc1_tau")
+#: MLflow stages whose precision is the one the numbers were trained under.
+TRAINING_STAGES = ("pretrain", "finetune")
+#: the verdict overview's row of all papers (src/sslbench/report/presentation.py)
+ALL_PAPERS = "all"
+VERDICTS = ("replicated", "contradicted", "inconclusive", "not run")
+KINDS = ("default", "all_methods")
+
+PERCENT = 100
+ACCURACY_DECIMALS = 1  # accuracies in % (55.8 %)
+SCORE_DECIMALS = 3  # AUROC, AUPRC, mIoU, probe accuracies of the compression curves
+LOSS_DECIMALS = 2  # 002's losses and effective ranks of W
+RANK_DECIMALS = 1  # effective ranks
+SPARSITY_DECIMALS = 2  # share of near-zero entries of h, in %
+MOVEMENT_DIGITS = 3  # significant digits of ‖θ − θ₀‖ / ‖θ₀‖
+MISSING = "—"
+NOT_RECORDED = "not recorded"
+#: decimals kept before rounding half up, so 0.28949999 (float32 of 579 / 2000) shows 29.0
+ROUNDING_GUARD = 6
+
+
+# --- reading a run -------------------------------------------------------------------------
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A result JSON, or None when the run did not write it."""
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def model_dir(run: Path, method: str, variant: str) -> Path:
+    return run / "results" / DATASET / method / f"seed{SEED}" / variant
+
+
+class Reader:
+    """Reads result JSONs of one run and keeps their provenance blocks and newest mtime."""
+
+    def __init__(self, run: Path) -> None:
+        self.run = run
+        self.provenance: list[dict[str, str]] = []
+        self.newest = 0.0
+
+    def json(self, path: Path) -> dict[str, Any] | None:
+        result = read_json(path)
+        if result is not None:
+            self.provenance.append(result.get("provenance", {}))
+            self.newest = max(self.newest, path.stat().st_mtime)
+        return result
+
+
+def model_numbers(reader: Reader, method: str, variant: str) -> dict[str, Any]:
+    """Accuracies, Q-Scores, movement, sparsity and pretraining time of one model."""
+    where = model_dir(reader.run, method, variant)
+    numbers: dict[str, Any] = {}
+    evaluation = reader.json(where / "eval.json")
+    if evaluation is not None:
+        numbers["linear"] = evaluation["linear_probe_accuracy"]
+        numbers["knn"] = evaluation["knn_accuracy"]
+    qscore = reader.json(where / "qscore.json")
+    if qscore is not None:
+        numbers["qscore"] = qscore["metrics"]["q_score"]
+        numbers["qscore_v1"] = qscore["metrics"]["q_score_v1"]
+        numbers["sparsity_percent"] = qscore["sparsity_percent"]
+        selected = qscore["selected"]
+        numbers["qscore_selected"] = selected["metrics"]["q_score"] | {
+            key: selected[key] for key in ("epsilon", "lower_percentile", "upper_percentile")
+        }
+    movement = reader.json(where / "movement.json")
+    if movement is not None:
+        numbers["moved"] = movement["relative_weight_change"]
+    history = read_json(where / "history.json")  # a list of epochs, no provenance
+    if history is not None:
+        seconds = [epoch["seconds"] for epoch in history]
+        numbers["pretrain_seconds"] = sum(seconds)
+        numbers["fastest_epoch_seconds"] = min(seconds)
+    return numbers
+
+
+def representation_numbers(reader: Reader) -> dict[str, Any] | None:
+    """Effective ranks of h and z and 001 Fig. 2's compression curves of the baseline."""
+    result = reader.json(model_dir(reader.run, "simclr", BASELINE) / "representation.json")
+    if result is None:
+        return None
+    spectrum, compression = result["spectrum"], result["compression"]
+    return {
+        "rank_h": spectrum["h"]["effective_rank"],
+        "rank_z": spectrum["z"]["effective_rank"],
+        "dimension_h": spectrum["h"]["dimension"],
+        "compression": {
+            key: compression[key] for key in ("keep_percent", "discriminative", "random", "pca")
+        },
+    }
+
+
+def gradcam_numbers(reader: Reader) -> dict[str, Any] | None:
+    """001 Fig. 7's mIoU of the baseline's GradCAM heatmaps with the core region."""
+    result = reader.json(model_dir(reader.run, "simclr", BASELINE) / "interpretability.json")
+    if result is None:
+        return None
+    return {
+        "groups": result["groups"],
+        "n_samples": result["n_samples"],
+        "n_with_discriminative": result["n_samples"] - result["n_without_discriminative_features"],
+    }
+
+
+def collapse_seeds(reader: Reader, setting: str) -> list[dict[str, Any]]:
+    """Every seed's result of one of 002's settings."""
+    paths = sorted((reader.run / "results" / "collapse" / setting).glob("seed*.json"))
+    return [reader.json(path) for path in paths]
+
+
+def collapse_numbers(reader: Reader) -> dict[str, Any]:
+    """002 Table 1 (trained loss per seed vs f = g⁻¹) and Fig. 1 (effective rank of W)."""
+    numbers: dict[str, Any] = {}
+    for setting, _ in COLLAPSE_TABLE1:
+        seeds = collapse_seeds(reader, setting)
+        numbers[setting] = {
+            "trained": [seed["loss"]["trained"]["total"] for seed in seeds],
+            "inverse": [seed["loss"]["inverse"]["total"] for seed in seeds],
+        }
+    for setting in COLLAPSE_FIG1:
+        seeds = collapse_seeds(reader, setting)
+        numbers[setting] = [seed["spectrum"]["weight_effective_rank"] for seed in seeds]
+    return numbers
+
+
+def verdict_counts(run: Path) -> dict[str, int] | None:
+    """Claims per verdict: the "all papers" row of the report's verdict overview."""
+    notebook = run / "reports" / "index.ipynb"
+    if not notebook.exists():
+        return None
+    html = "".join(
+        "".join(output.get("data", {}).get("text/html", []))
+        for cell in json.loads(notebook.read_text())["cells"]
+        for output in cell.get("outputs", [])
+    )
+    overview = re.search(r'<table[^>]*id="verdict-overview".*?</table>', html, re.DOTALL)
+    if overview is None:
+        return None
+    header = re.search(r"<thead>(.*?)</thead>", overview.group(0), re.DOTALL)
+    columns = re.findall(r'<span class="verdict"[^>]*>([^<]+)</span>', header.group(1))
+    total = re.search(rf'<tr data-paper="{ALL_PAPERS}">(.*?)</tr>', overview.group(0), re.DOTALL)
+    cells = re.findall(r'<td class="num">(\d+)</td>', total.group(1))
+    return {column: int(cell) for column, cell in zip(columns, cells, strict=True)}
+
+
+def placeholders(n: int) -> str:
+    return ", ".join(["?"] * n)
+
+
+def training_precision(run: Path, methods: list[str]) -> list[str]:
+    """Distinct 'precision, layout' tags of the run's training jobs of ``methods`` in MLflow."""
+    store = run / "mlflow.db"
+    if not store.exists():
+        return []
+    query = """
+        select distinct p.value || ', ' || l.value from tags s
+        join tags p on p.run_uuid = s.run_uuid and p.key = 'precision'
+        join tags l on l.run_uuid = s.run_uuid and l.key = 'layout'
+        join tags m on m.run_uuid = s.run_uuid and m.key = 'method'
+        where s.key = 'stage' and s.value in ({stages}) and m.value in ({methods})
+        order by 1"""
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as connection:
+        rows = connection.execute(
+            query.format(
+                stages=placeholders(len(TRAINING_STAGES)), methods=placeholders(len(methods))
+            ),
+            [*TRAINING_STAGES, *methods],
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def distinct(blocks: list[dict[str, str]], key: str) -> str:
+    """The values of ``key`` over the provenance blocks that have it, ' + ' between values."""
+    return " + ".join(sorted({block[key] for block in blocks if key in block})) or NOT_RECORDED
+
+
+def stamp_provenance(reader: Reader, methods: list[str]) -> dict[str, str]:
+    """Date (newest result file, UTC), machine, training precision and commit of a run."""
+    blocks = reader.provenance
+    cores = f"{distinct(blocks, 'cpu_count')} cores, {distinct(blocks, 'device')}"
+    machine = f"{distinct(blocks, 'cpu_model')} ({cores})"
+    if any("gpu_name" in block for block in blocks):
+        machine = f"{distinct(blocks, 'gpu_name')} ({distinct(blocks, 'device')})"
+    dirty = distinct(blocks, "git_dirty")
+    precision = training_precision(reader.run, methods) or [distinct(blocks, "precision")]
+    return {
+        "date": datetime.datetime.fromtimestamp(reader.newest, datetime.UTC).date().isoformat(),
+        "machine": machine,
+        "precision": " + ".join(precision),
+        "commit": distinct(blocks, "git_commit")
+        + (" (uncommitted edits)" if dirty == "true" else ""),
+    }
+
+
+def snapshot(run: Path, kind: str) -> dict[str, Any]:
+    """The numbers one README table shows, with their provenance."""
+    reader = Reader(run)
+    if kind == "default":
+        variants = [BASELINE] + [v for v, _ in FINETUNES_001] + [v for v, _ in FINETUNES_000]
+        data: dict[str, Any] = {
+            "models": {variant: model_numbers(reader, "simclr", variant) for variant in variants},
+            "representation": representation_numbers(reader),
+            "gradcam": gradcam_numbers(reader),
+            "collapse": collapse_numbers(reader),
+            "claims": verdict_counts(run),
+        }
+        methods = ["simclr"]
+    else:
+        data = {"methods": {m: model_numbers(reader, m, BASELINE) for m, _ in METHODS}}
+        methods = [m for m, _ in METHODS]
+    return {"kind": kind, "provenance": stamp_provenance(reader, methods)} | data
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+def rounded(value: float, decimals: int) -> str:
+    """``value`` with ``decimals`` decimals, halves rounded up (as a reader rounds 28.95)."""
+    exact = Decimal(str(round(value, ROUNDING_GUARD)))
+    return str(exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+
+
+def pct(value: float | None) -> str:
+    return MISSING if value is None else rounded(value * PERCENT, ACCURACY_DECIMALS)
+
+
+def num(value: float | None, decimals: int = SCORE_DECIMALS) -> str:
+    return MISSING if value is None else rounded(value, decimals)
+
+
+def interval(score: dict[str, Any] | None, key: str) -> str:
+    """'0.512 [0.499, 0.525]' of a score's value and its 95 % bootstrap interval."""
+    if score is None:
+        return MISSING
+    low, high = score[f"{key}_ci"]
+    return f"{num(score[key])} [{num(low)}, {num(high)}]"
+
+
+def stamp(name: str, provenance: dict[str, str]) -> str:
+    return (
+        f"Measured {provenance['date']} on {provenance['machine']}, {provenance['precision']},"
+        f" commit {provenance['commit']} (generated by {SCRIPT} from docs/snapshots/{name}.json)"
+    )
+
+
+def table(header: tuple[str, ...], rows: list[tuple[str, ...]], numeric_from: int) -> str:
+    """A Markdown table; columns from ``numeric_from`` on are right-aligned."""
+    align = ["---" if i < numeric_from else "---:" for i in range(len(header))]
+    lines = [header, tuple(align), *rows]
+    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+
+
+def joined(
+    models: dict[str, dict[str, Any]], variants: tuple[tuple[str, str], ...], key: str, show
+) -> str:
+    return " / ".join(show(models[variant].get(key)) for variant, _ in variants)
+
+
+def default_rows(snap: dict[str, Any]) -> list[tuple[str, str]]:
+    """Rows of the default run's table (Trifeature shape, SimCLR seed 0)."""
+    models = snap["models"]
+    base = models[BASELINE]
+    labels_001 = " / ".join(label for _, label in FINETUNES_001)
+    labels_000 = " / ".join(label for _, label in FINETUNES_000)
+
+    def moved(value: float | None) -> str:
+        return MISSING if value is None else f"{value:.{MOVEMENT_DIGITS}g}"
+
+    def sparsity(value: float | None) -> str:
+        return num(value, SPARSITY_DECIMALS)
+
+    rows = [
+        (
+            "baseline linear probe / 20-NN",
+            f"{pct(base.get('linear'))} % / {pct(base.get('knn'))} %",
+        ),
+        (
+            f"001 fine-tunes {labels_001}: linear; backbone moved ‖θ − θ₀‖/‖θ₀‖",
+            f"{joined(models, FINETUNES_001, 'linear', pct)} %;"
+            f" {joined(models, FINETUNES_001, 'moved', moved)}",
+        ),
+        (
+            f"000 fine-tunes {labels_000}: linear; moved; sparsity of h",
+            f"{joined(models, FINETUNES_000, 'linear', pct)} %;"
+            f" {joined(models, FINETUNES_000, 'moved', moved)};"
+            f" {joined(models, FINETUNES_000, 'sparsity_percent', sparsity)} %",
+        ),
+    ]
+    selected = base.get("qscore_selected")
+    if selected is not None:
+        rows.append(
+            (
+                "Q-Score v2 (001 eq. 1) AUROC / AUPRC at 001's ε;"
+                " at the ε × window chosen on the train validation split",
+                f"{interval(base.get('qscore'), 'auroc')} / {num(base['qscore']['auprc'])};"
+                f" {interval(selected, 'auroc')} / {num(selected['auprc'])}"
+                f" (ε = {selected['epsilon']:g}, window"
+                f" {selected['lower_percentile']:g}–{selected['upper_percentile']:g} %)",
+            )
+        )
+        rows.append(
+            (
+                "Q-Score v1 (000 eq. 2) AUROC / AUPRC",
+                f"{interval(base['qscore_v1'], 'auroc')} / {num(base['qscore_v1']['auprc'])}",
+            )
+        )
+    rows += representation_rows(snap["representation"]) + gradcam_rows(snap["gradcam"])
+    rows += collapse_rows(snap["collapse"]) + claims_rows(snap["claims"])
+    return rows
+
+
+def representation_rows(rep: dict[str, Any] | None) -> list[tuple[str, str]]:
+    if rep is None:
+        return []
+    curves = rep["compression"]
+    keep = " / ".join(num(k, 0) for k in curves["keep_percent"])
+    series = "; ".join(
+        f"{label} " + " / ".join(num(v) for v in curves[key])
+        for key, label in (("discriminative", "middle of A"), ("random", "random"), ("pca", "PCA"))
+    )
+    return [
+        (f"001 Fig. 2 compression, linear accuracy keeping {keep} % of h", series),
+        (
+            f"effective rank of h / z (h has {rep['dimension_h']} dimensions)",
+            f"{num(rep['rank_h'], RANK_DECIMALS)} / {num(rep['rank_z'], RANK_DECIMALS)}",
+        ),
+    ]
+
+
+def gradcam_rows(gradcam: dict[str, Any] | None) -> list[tuple[str, str]]:
+    if gradcam is None:
+        return []
+    correct, wrong = gradcam["groups"]["correct"], gradcam["groups"]["misclassified"]
+    return [
+        (
+            "001 Fig. 7 GradCAM mIoU_core (chance = core area)",
+            f"correct {num(correct['miou_core'])} ({num(correct['core_area'])}),"
+            f" misclassified {num(wrong['miou_core'])} ({num(wrong['core_area'])});"
+            f" {gradcam['n_with_discriminative']} of {gradcam['n_samples']} samples"
+            " have L_i ∩ D ≠ ∅",
+        )
+    ]
+
+
+def mean_sd(values: list[float]) -> str:
+    """Mean ± sample standard deviation over seeds."""
+    mean, sd = statistics.mean(values), statistics.stdev(values)
+    return f"{num(mean, LOSS_DECIMALS)} ± {num(sd, LOSS_DECIMALS)}"
+
+
+def collapse_rows(collapse: dict[str, Any]) -> list[tuple[str, str]]:
+    if not all(collapse[setting]["trained"] for setting, _ in COLLAPSE_TABLE1):
+        return []
+    n_seeds = len(collapse[COLLAPSE_TABLE1[0][0]]["trained"])
+    table1 = "; ".join(
+        f"{label} {mean_sd(collapse[setting]['trained'])}"
+        f" vs {num(statistics.mean(collapse[setting]['inverse']), LOSS_DECIMALS)}"
+        for setting, label in COLLAPSE_TABLE1
+    )
+    fig1 = " / ".join(
+        num(statistics.mean(collapse[setting]), LOSS_DECIMALS) for setting in COLLAPSE_FIG1
+    )
+    return [
+        (f"002 Table 1, L_CL trained vs f = g⁻¹ ({n_seeds} seeds)", table1),
+        ("002 Fig. 1, effective rank of linear W (d_c = 0 / 1 / 1 with τ_c = 0.2)", fig1),
+    ]
+
+
+def claims_rows(claims: dict[str, int] | None) -> list[tuple[str, str]]:
+    if claims is None:
+        return []
+    counts = ", ".join(f"{claims.get(verdict, 0)} {verdict}" for verdict in VERDICTS)
+    return [(f"claims ({sum(claims.values())} rows of the report's verdict overview)", counts)]
+
+
+def percent_cell(value: float | None) -> str:
+    return MISSING if value is None else f"{pct(value)} %"
+
+
+def all_methods_rows(snap: dict[str, Any]) -> list[tuple[str, ...]]:
+    rows = []
+    for method, label in METHODS:
+        numbers = snap["methods"][method]
+        qscore = numbers.get("qscore")
+        seconds = numbers.get("pretrain_seconds")
+        rows.append(
+            (
+                label,
+                percent_cell(numbers.get("linear")),
+                percent_cell(numbers.get("knn")),
+                MISSING if qscore is None else f"{num(qscore['auroc'])} / {num(qscore['auprc'])}",
+                MISSING
+                if seconds is None
+                else f"{seconds:,.0f} s ({numbers['fastest_epoch_seconds']:.1f} s)",
+            )
+        )
+    return rows
+
+
+def render(name: str, snap: dict[str, Any]) -> str:
+    """The Markdown of one README region: the stamp line, a blank line, the table."""
+    if snap["kind"] == "default":
+        body = table(
+            ("default run, Trifeature shape, SimCLR seed 0", "value"), default_rows(snap), 1
+        )
+    else:
+        header = (
+            "method",
+            "linear probe",
+            "20-NN",
+            "Q-Score AUROC / AUPRC",
+            "pretraining (fastest epoch)",
+        )
+        body = table(header, all_methods_rows(snap), 1)
+    return f"{stamp(name, snap['provenance'])}\n\n{body}\n"
+
+
+# --- the README ----------------------------------------------------------------------------
+
+
+def region_pattern(name: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"(<!-- figures:{re.escape(name)} -->\n)(.*?)(<!-- /figures:{re.escape(name)} -->)",
+        re.DOTALL,
+    )
+
+
+def load_snapshot(name: str, snapshots: Path) -> dict[str, Any]:
+    return json.loads((snapshots / f"{name}.json").read_text())
+
+
+def names_of(names: list[str], snapshots: Path) -> list[str]:
+    return names or sorted(path.stem for path in snapshots.glob("*.json"))
+
+
+def update(readme: Path, snapshots: Path, names: list[str]) -> None:
+    text = readme.read_text()
+    for name in names_of(names, snapshots):
+        pattern = region_pattern(name)
+        if pattern.search(text) is None:
+            raise SystemExit(f"README has no region <!-- figures:{name} -->")
+        rendered = render(name, load_snapshot(name, snapshots))
+        text = pattern.sub(lambda m, r=rendered: m.group(1) + r + m.group(3), text)
+    readme.write_text(text)
+
+
+def stale_regions(readme: Path, snapshots: Path, names: list[str]) -> list[str]:
+    """Names of the regions whose README text is not their snapshot's render (or is missing)."""
+    text = readme.read_text()
+    stale = []
+    for name in names_of(names, snapshots):
+        found = region_pattern(name).search(text)
+        if found is None or found.group(2) != render(name, load_snapshot(name, snapshots)):
+            stale.append(name)
+    return stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--readme", type=Path, default=README)
+    parser.add_argument("--snapshots", type=Path, default=SNAPSHOTS)
+    commands = parser.add_subparsers(dest="command", required=True)
+    take = commands.add_parser("snapshot", help="write docs/snapshots/NAME.json from a run")
+    take.add_argument("run", type=Path, help="the run's directory (holds results/, reports/)")
+    take.add_argument("--kind", choices=KINDS, required=True)
+    take.add_argument("--name", help="snapshot name (default: the kind)")
+    show = commands.add_parser("render", help="print a snapshot's Markdown")
+    show.add_argument("name")
+    for command in ("update", "check"):
+        commands.add_parser(command).add_argument("names", nargs="*")
+    args = parser.parse_args(argv)
+
+    if args.command == "snapshot":
+        name = args.name or args.kind
+        args.snapshots.mkdir(parents=True, exist_ok=True)
+        out = args.snapshots / f"{name}.json"
+        out.write_text(json.dumps(snapshot(args.run, args.kind), indent=1, sort_keys=True) + "\n")
+        print(f"wrote {out}")
+    elif args.command == "render":
+        print(render(args.name, load_snapshot(args.name, args.snapshots)), end="")
+    elif args.command == "update":
+        update(args.readme, args.snapshots, args.names)
+    else:
+        stale = stale_regions(args.readme, args.snapshots, args.names)
+        for name in stale:
+            print(f"README region <!-- figures:{name} --> differs from {SCRIPT} render {name}")
+        return 1 if stale else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
