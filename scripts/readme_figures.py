@@ -260,8 +260,10 @@ def stamp_provenance(reader: Reader, methods: list[str]) -> dict[str, str]:
     }
 
 
-def snapshot(run: Path, kind: str) -> dict[str, Any]:
-    """The numbers one README table shows, with their provenance."""
+def snapshot(run: Path, kind: str, code_commit: str | None = None) -> dict[str, Any]:
+    """The numbers one README table shows, with their provenance; ``code_commit``: the
+    project commit a run directory was copied from, where the copy's own git history (which
+    its results record) does not name it."""
     reader = Reader(run)
     if kind == "default":
         variants = [BASELINE] + [v for v, _ in FINETUNES_001] + [v for v, _ in FINETUNES_000]
@@ -276,7 +278,10 @@ def snapshot(run: Path, kind: str) -> dict[str, Any]:
     else:
         data = {"methods": {m: model_numbers(reader, m, BASELINE) for m, _ in METHODS}}
         methods = [m for m, _ in METHODS]
-    return {"kind": kind, "provenance": stamp_provenance(reader, methods)} | data
+    provenance = stamp_provenance(reader, methods)
+    if code_commit is not None:
+        provenance["commit"] = f"{code_commit} (run copy recorded {provenance['commit']})"
+    return {"kind": kind, "provenance": provenance} | data
 
 
 # --- rendering -----------------------------------------------------------------------------
@@ -532,6 +537,9 @@ def main(argv: list[str] | None = None) -> int:
     take.add_argument("run", type=Path, help="the run's directory (holds results/, reports/)")
     take.add_argument("--kind", choices=KINDS, required=True)
     take.add_argument("--name", help="snapshot name (default: the kind)")
+    take.add_argument(
+        "--code-commit", help="the project commit the run directory is a copy of, if not a clone"
+    )
     show = commands.add_parser("render", help="print a snapshot's Markdown")
     show.add_argument("name")
     for command in ("update", "check"):
@@ -542,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
         name = args.name or args.kind
         args.snapshots.mkdir(parents=True, exist_ok=True)
         out = args.snapshots / f"{name}.json"
-        out.write_text(json.dumps(snapshot(args.run, args.kind), indent=1, sort_keys=True) + "\n")
+        out.write_text(json.dumps(snapshot(args.run, args.kind, args.code_commit), indent=1, sort_keys=True) + "\n")
         print(f"wrote {out}")
     elif args.command == "render":
         print(render(args.name, load_snapshot(args.name, args.snapshots)), end="")
