@@ -550,7 +550,8 @@ def main(argv: list[str] | None = None) -> int:
         name = args.name or args.kind
         args.snapshots.mkdir(parents=True, exist_ok=True)
         out = args.snapshots / f"{name}.json"
-        out.write_text(json.dumps(snapshot(args.run, args.kind, args.code_commit), indent=1, sort_keys=True) + "\n")
+        taken = snapshot(args.run, args.kind, args.code_commit)
+        out.write_text(json.dumps(taken, indent=1, sort_keys=True) + "\n")
         print(f"wrote {out}")
     elif args.command == "render":
         print(render(args.name, load_snapshot(args.name, args.snapshots)), end="")
