@@ -7,35 +7,51 @@ while computing its loss (DINO's teacher-temperature warmup, SwAV's queue start)
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from lightly.utils.scheduler import cosine_schedule
 from torch import nn
 
 
-class Progress(nn.Module):
-    """The fraction of training done after the last optimiser step, as a saved buffer.
+class HostCopies(nn.Module):
+    """Scalar buffers read through host copies: reading a buffer on a GPU waits for the device,
+    at every step where a schedule or a queue consults it. :meth:`set_scalar` writes buffer
+    and copy; the copies are dropped when a checkpoint is loaded and refreshed from the
+    buffers at their next read."""
 
-    Reads come from a host copy: reading the buffer on a GPU would wait for the device at
-    every step. The copy is refreshed from the buffer once after a checkpoint is loaded."""
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # a mixin: the rest go on
+        super().__init__(*args, **kwargs)
+        self._host: dict[str, float] = {}
+
+    def scalar(self, name: str) -> float:
+        """The buffer ``name``'s value, from the host copy."""
+        if name not in self._host:
+            self._host[name] = getattr(self, name).item()
+        return self._host[name]
+
+    def set_scalar(self, name: str, value: float) -> None:
+        getattr(self, name).fill_(value)
+        self._host[name] = value
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super()._load_from_state_dict(*args, **kwargs)
+        self._host.clear()
+
+
+class Progress(HostCopies):
+    """The fraction of training done after the last optimiser step, as a saved buffer."""
 
     def __init__(self) -> None:
         super().__init__()
         self.value: torch.Tensor
         self.register_buffer("value", torch.zeros((), dtype=torch.float64))
-        self._host: float | None = 0.0
 
     def set(self, progress: float) -> None:
-        self.value.fill_(progress)
-        self._host = progress
+        self.set_scalar("value", progress)
 
     def __float__(self) -> float:
-        if self._host is None:
-            self._host = float(self.value)
-        return self._host
-
-    def _load_from_state_dict(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
-        super()._load_from_state_dict(*args, **kwargs)
-        self._host = None
+        return float(self.scalar("value"))
 
 
 def cosine_increase(progress: float, base: float, final: float) -> float:

@@ -30,7 +30,7 @@ from lightly.loss import SwaVLoss
 from lightly.models.modules import SwaVProjectionHead, SwaVPrototypes
 
 from sslbench.methods.base import SSLMethod
-from sslbench.methods.schedules import Progress
+from sslbench.methods.schedules import HostCopies, Progress
 from sslbench.models.resnet import ResNet
 
 
@@ -51,7 +51,7 @@ class SwAVSpec:
     queue_start_fraction: float = 0.05
 
 
-class SwAV(SSLMethod):
+class SwAV(HostCopies, SSLMethod):
     name = "swav"
 
     def __init__(self, backbone: ResNet, spec: SwAVSpec) -> None:
@@ -74,7 +74,6 @@ class SwAV(SSLMethod):
         self.queue_filled: torch.Tensor
         self.register_buffer("queue", torch.zeros(2, spec.queue_length, spec.projection_dim))
         self.register_buffer("queue_filled", torch.zeros((), dtype=torch.long))
-        self._filled: int | None = 0  # host copy of queue_filled (see Progress)
 
     def embedding(self, h: torch.Tensor) -> torch.Tensor:
         """z = g(h) / ‖g(h)‖, the unit-norm projection scored against the prototypes."""
@@ -86,18 +85,8 @@ class SwAV(SSLMethod):
         return (
             length > 0
             and float(self.progress) >= self.spec.queue_start_fraction
-            and self.filled() >= length
+            and self.scalar("queue_filled") >= length
         )
-
-    def filled(self) -> int:
-        """Rows of each view's queue holding embeddings (from the host copy)."""
-        if self._filled is None:
-            self._filled = int(self.queue_filled)
-        return self._filled
-
-    def _load_from_state_dict(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
-        super()._load_from_state_dict(*args, **kwargs)
-        self._filled = None
 
     def loss(self, views: Sequence[torch.Tensor]) -> torch.Tensor:
         self.prototypes.normalize()
@@ -118,8 +107,8 @@ class SwAV(SSLMethod):
         n = min(z.shape[1], self.spec.queue_length)
         self.queue[:, n:] = self.queue[:, :-n].clone()
         self.queue[:, :n] = z[:, :n]
-        self._filled = min(self.filled() + n, self.spec.queue_length)
-        self.queue_filled.fill_(self._filled)
+        filled = min(int(self.scalar("queue_filled")) + n, self.spec.queue_length)
+        self.set_scalar("queue_filled", filled)
 
     def before_optimizer_step(self, progress: float) -> None:
         if progress < self.spec.freeze_prototypes_fraction:
