@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from sslbench.analysis.bootstrap import bootstrap_mean_difference
+from sslbench.analysis.intervals import seed_interval
 from sslbench.analysis.readout import ReadoutSpec, cross_validated_accuracy
 from sslbench.report.representation import evaluate_representation_claim
-from sslbench.report.suppression import evaluate_suppression_claim, seed_interval
+from sslbench.report.suppression import evaluate_suppression_claim
 from sslbench.report.tables import claims_table
 
 
