@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from sslbench.analysis.bootstrap import paired_auroc_difference, paired_mean_difference
+from sslbench.analysis.bootstrap import paired_mean_difference
+from sslbench.analysis.prediction import paired_auroc_difference
 
 REPLICATED = "replicated"
 CONTRADICTED = "contradicted"
