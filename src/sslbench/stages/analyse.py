@@ -13,9 +13,9 @@ import pandas as pd
 
 from sslbench.analysis.qscore_summary import qscore_summary
 from sslbench.io import atomic_path, write_json
-from sslbench.stages.common import run_name, run_tags, with_provenance
+from sslbench.stages.common import with_provenance
 from sslbench.stages.evaluate import labelled_features
-from sslbench.tracking import tracked_run
+from sslbench.tracking import run_name, run_tags, tracked_run
 
 log = logging.getLogger(__name__)
 

@@ -30,11 +30,9 @@ from sslbench.io import atomic_path, write_json  # noqa: E402
 from sslbench.stages.common import (  # noqa: E402
     evaluation_spec,
     load_model,
-    run_name,
-    run_tags,
     with_provenance,
 )
-from sslbench.tracking import tracked_run  # noqa: E402
+from sslbench.tracking import run_name, run_tags, tracked_run  # noqa: E402
 
 log = logging.getLogger(__name__)
 GROUPS = ("correct", "misclassified")
