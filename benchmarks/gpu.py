@@ -28,14 +28,13 @@ import torch
 import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
-from sslbench.data.augment import ViewAugment
+from sslbench.data.augment import ViewAugment, view_specs
 from sslbench.device import Compute, select_compute
 from sslbench.methods import METHODS, build_method
 from sslbench.methods.base import SSLMethod
 from sslbench.models.resnet import BackboneSpec, build_backbone
 from sslbench.recipes import method_optimizer, method_params, method_views
 from sslbench.regularisers.base import Regulariser
-from sslbench.stages.common import view_specs
 from sslbench.training.loop import draw_views, optimizer_step, resident
 from sslbench.training.optim import OptimSpec, build_optimizer
 

@@ -48,7 +48,7 @@ from torch.utils.data import DataLoader
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision.datasets import ImageFolder
 
-from sslbench.data.augment import ViewAugment
+from sslbench.data.augment import ViewAugment, view_specs
 from sslbench.data.trifeature import generate_trifeature
 from sslbench.device import CPU, Compute, select_compute
 from sslbench.methods import METHODS, build_method
@@ -56,7 +56,6 @@ from sslbench.methods.base import SSLMethod
 from sslbench.models.resnet import BackboneSpec, build_backbone
 from sslbench.recipes import method_optimizer, method_params, method_views
 from sslbench.regularisers.base import Regulariser
-from sslbench.stages.common import view_specs
 from sslbench.training.loop import optimizer_step
 from sslbench.training.optim import OptimSpec, build_optimizer
 

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from sklearn.metrics import auc
 
-from sslbench.analysis.prediction import auroc_auprc, roc_pr_curves
+from sslbench.analysis.bootstrap import percentile_interval
+from sslbench.analysis.prediction import (
+    auroc_auprc,
+    bootstrap_interval,
+    paired_auroc_difference,
+    roc_pr_curves,
+)
 
 
 def _pair_counting_auroc(score: np.ndarray, correct: np.ndarray) -> float:
@@ -89,3 +95,49 @@ def test_roc_pr_curves_consistent_with_areas() -> None:
     assert float(np.sum(-np.diff(r) * p[:-1])) == pytest.approx(auprc)
     assert curves["fpr"][0] == 0.0 and curves["tpr"][-1] == 1.0
     assert len(curves["precision"]) == len(curves["recall"])
+
+
+# --- the AUROC bootstraps share one resampling loop (two copies before) ----------------------
+
+
+def _imbalanced(seed: int, n: int = 60) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scores and a correctness column with few misclassified samples, so that some resamples
+    hold a single class and are skipped."""
+    rng = np.random.default_rng(seed)
+    correct = rng.random(n) > 0.93
+    correct[:2] = [True, False]
+    score = rng.normal(size=n) + correct
+    return score, rng.normal(size=n), ~correct
+
+
+def _former_bootstrap_interval(score, correct, n_samples, confidence, rng):
+    """The loop bootstrap_interval had before the resampling moved to two_class_resamples."""
+    n, values = score.shape[0], []
+    for _ in range(n_samples):
+        idx = rng.integers(0, n, n)
+        if correct[idx].all() or not correct[idx].any():
+            continue
+        values.append(auroc_auprc(score[idx], correct[idx]))
+    low, high = percentile_interval(np.asarray(values), confidence, axis=0)
+    return {"auroc": (float(low[0]), float(high[0])), "auprc": (float(low[1]), float(high[1]))}
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_bootstrap_interval_draws_what_its_former_loop_drew(seed: int) -> None:
+    score, _, correct = _imbalanced(seed)
+    ours = bootstrap_interval(score, correct, 200, 0.9, np.random.default_rng(seed))
+    former = _former_bootstrap_interval(score, correct, 200, 0.9, np.random.default_rng(seed))
+    assert ours == former
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_paired_auroc_difference_against_a_constant_is_the_auroc_interval(seed: int) -> None:
+    """A constant score has AUROC 1/2 on every resample, so the paired difference's interval is
+    the AUROC interval shifted by 1/2: both intervals draw the same resamples."""
+    score, _, correct = _imbalanced(seed)
+    interval = bootstrap_interval(score, correct, 200, 0.9, np.random.default_rng(seed))["auroc"]
+    point, (low, high) = paired_auroc_difference(
+        score, np.zeros_like(score), correct, 200, 0.9, seed
+    )
+    assert point == pytest.approx(auroc_auprc(score, correct)[0] - 0.5)
+    assert (low, high) == pytest.approx((interval[0] - 0.5, interval[1] - 0.5), abs=1e-12)

@@ -283,18 +283,18 @@ def test_selection_uses_the_train_split_only(monkeypatch) -> None:
     set even when the test split would prefer another ε."""
     import torch
 
+    from sslbench.analysis import qscore_summary
     from sslbench.analysis.qscore import select_epsilon_window
-    from sslbench.stages import analyse
 
     h_train, y_train, _ = planted(1500, 1)
     seen = []
-    real = analyse.epsilon_window_grid
+    real = qscore_summary.epsilon_window_grid
 
     def spy(population, evaluated, correct, *args):
         seen.extend([population, evaluated])
         return real(population, evaluated, correct, *args)
 
-    monkeypatch.setattr(analyse, "epsilon_window_grid", spy)
+    monkeypatch.setattr(qscore_summary, "epsilon_window_grid", spy)
     params = {
         "seed": 0,
         "qscore": {
@@ -304,7 +304,7 @@ def test_selection_uses_the_train_split_only(monkeypatch) -> None:
         "linear_probe": {"epochs": 30, "batch_size": 128, "lr": 1e-2, "weight_decay": 0.0},
     }
     choice = select_epsilon_window(
-        analyse.validation_grid(h_train, torch.from_numpy(y_train), params)
+        qscore_summary.validation_grid(h_train, torch.from_numpy(y_train), params)
     )
     assert (choice["epsilon"], choice["upper_percentile"]) == (2.0, 100.0)
     train_rows = {row.tobytes() for row in h_train}

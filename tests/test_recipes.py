@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sslbench.data.augment import ViewAugment
+from sslbench.data.augment import ViewAugment, view_specs
 from sslbench.methods import METHODS, build_method
 from sslbench.models.resnet import BackboneSpec, build_backbone
 from sslbench.recipes import method_optimizer, method_params, method_views
-from sslbench.stages.common import view_specs
 from sslbench.training.optim import OptimSpec, build_optimizer
 
 

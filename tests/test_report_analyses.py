@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from sslbench.analysis.bootstrap import bootstrap_mean_difference
+from sslbench.analysis.intervals import seed_interval
 from sslbench.analysis.readout import ReadoutSpec, cross_validated_accuracy
 from sslbench.report.representation import evaluate_representation_claim
-from sslbench.report.suppression import evaluate_suppression_claim, seed_interval
+from sslbench.report.suppression import evaluate_suppression_claim
 from sslbench.report.tables import claims_table
 
 
@@ -103,7 +104,7 @@ def test_less_than_with_intervals_needs_them_apart():
 
 
 def test_sparsity_percent_interval_brackets_the_share_of_small_entries():
-    from sslbench.stages.analyse import sparsity_percent
+    from sslbench.analysis.qscore_summary import sparsity_percent
 
     rng = np.random.default_rng(0)
     h = rng.normal(size=(2000, 64)) * (rng.random((2000, 64)) > 0.3)

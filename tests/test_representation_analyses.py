@@ -14,7 +14,14 @@ from sslbench.analysis.compression import (
     tail_subset,
     window_subset,
 )
-from sslbench.analysis.interpretability import feature_heatmaps, heatmap_iou, mean_iou
+from sslbench.analysis.interpretability import (
+    feature_heatmaps,
+    gallery_samples,
+    heatmap_iou,
+    mean_iou,
+    miou_table,
+    per_sample_iou,
+)
 from sslbench.analysis.qscore import discriminative_features
 from sslbench.analysis.spectrum import covariance_spectrum, effective_rank, spectrum_summary
 from sslbench.evaluation.linear_probe import LinearProbeSpec
@@ -119,3 +126,16 @@ def test_class_means_separate_correct_from_misclassified_and_mark_empty_classes(
     assert np.isnan(means["misclassified"][1]).all() and np.isnan(means["correct"][2]).all()
     accuracy = classwise_accuracy(labels, correct, 3)
     assert accuracy[:2].tolist() == [0.5, 1.0] and np.isnan(accuracy[2])
+
+
+def test_miou_table_and_gallery_samples_split_correct_from_misclassified():
+    heatmaps = np.zeros((4, 2, 2), dtype=np.float32)
+    heatmaps[:, 0, 0] = 1.0  # all mass on the top-left pixel
+    core = np.zeros((4, 2, 2), dtype=bool)
+    core[:2, 0, 0] = True  # the first two samples' core holds the heatmap, the others' not
+    correct = np.array([True, False, True, False])
+    table = miou_table(heatmaps, core, correct)
+    assert table["correct"] == {"miou_core": 0.5, "miou_spurious": 0.5, "core_area": 0.125, "n": 2}
+    assert per_sample_iou(heatmaps, core)["iou_core"] == [1.0, 1.0, 0.0, 0.0]
+    np.testing.assert_array_equal(gallery_samples(correct, 1), [0, 1])
+    np.testing.assert_array_equal(gallery_samples(correct, 5), [0, 2, 1, 3])

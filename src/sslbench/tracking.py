@@ -43,7 +43,15 @@ from mlflow.exceptions import MlflowException  # noqa: E402
 
 from sslbench.provenance import config_hash, job_hash, provenance  # noqa: E402
 
-__all__ = ["config_hash", "flatten", "init_store", "run_provenance_tags", "tracked_run"]
+__all__ = [
+    "config_hash",
+    "flatten",
+    "init_store",
+    "run_name",
+    "run_provenance_tags",
+    "run_tags",
+    "tracked_run",
+]
 MAX_PARAM_LENGTH = 6000
 SQLITE_PREFIX = "sqlite:///"
 #: A live MLflow server answers /health in milliseconds; 5 s leaves room for a loaded one.
@@ -152,6 +160,27 @@ def _close_stale_runs(run_name: str) -> None:
     )
     for run in stale:
         client.set_terminated(run.info.run_id, status="KILLED")
+
+
+def run_tags(params: dict[str, Any], stage: str, data_version: str) -> dict[str, str]:
+    """MLflow tags that identify a job of the DAG."""
+    return {
+        "stage": stage,
+        "dataset": params["dataset"],
+        "method": params["method"],
+        "seed": str(params["seed"]),
+        "variant": params["variant"],
+        "data_version": data_version,
+    }
+
+
+def run_name(params: dict[str, Any], stage: str) -> str:
+    """MLflow run name, the parts that tell runs apart first (the UI cuts long names):
+    e.g. ``finetune-lasso qscore · simclr seed0 · trifeature``."""
+    return (
+        f"{params['variant']} {stage} · {params['method']} seed{params['seed']}"
+        f" · {params['dataset']}"
+    )
 
 
 def run_provenance_tags(params: Mapping[str, Any], compute: Any | None = None) -> dict[str, str]:

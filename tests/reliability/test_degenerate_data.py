@@ -14,6 +14,7 @@ import yaml
 from PIL import Image
 from workflow_runner import BASELINE_ONLY, SHUFFLED_ORDER, copy_workflow, snakemake
 
+from sslbench.analysis.prediction import NOT_COMPUTABLE
 from sslbench.io import read_json, write_json
 from sslbench.report.representation import less_than_verdict
 from sslbench.report.tables import RunResult
@@ -66,7 +67,7 @@ def test_an_all_correct_probe_records_not_computable(tmp_path, repo, monkeypatch
 
     summary = read_json(paths["summary_out"])
     assert f"all {N_TEST} samples are correct" in summary["not_computable"]
-    assert all(v == analyse.NOT_COMPUTABLE for v in summary["metrics"].values())
+    assert all(v == NOT_COMPUTABLE for v in summary["metrics"].values())
     assert summary["share_correct"] == 1.0
     assert len(pd.read_csv(paths["scores_out"])) == N_TEST
 

@@ -7,7 +7,7 @@ import yaml
 from sslbench.config import ConfigError, check_config_file, validate_config
 from sslbench.regularisers.base import Regulariser
 from sslbench.stages.common import build_model
-from sslbench.stages.pretrain import fit
+from sslbench.training.fit import fit
 
 
 def _merged(base: dict, override: dict) -> dict:

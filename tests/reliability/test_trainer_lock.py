@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sslbench.io import LockedError, exclusive_lock
-from sslbench.stages.pretrain import TRAINER_LOCK
+from sslbench.training.fit import TRAINER_LOCK
 
 HOLDER = """
 import sys, time

@@ -1,5 +1,6 @@
-"""Percentile-bootstrap confidence intervals (Efron & Tibshirani 1993) for AUROC and AUPRC and
-for means and differences of means.
+"""Percentile-bootstrap confidence intervals (Efron & Tibshirani 1993): the percentile interval,
+the two-class resamples the AUROC/AUPRC intervals draw (:mod:`sslbench.analysis.prediction`),
+and means and differences of means.
 
 The report's verdicts compare these intervals with the claims' thresholds, so that a claim is
 "replicated" only where the data leave no doubt and "inconclusive" where they do.
@@ -7,9 +8,9 @@ The report's verdicts compare these intervals with the claims' thresholds, so th
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Iterator
 
-from sslbench.analysis.prediction import auroc_auprc
+import numpy as np
 
 
 def percentile_interval(
@@ -21,28 +22,18 @@ def percentile_interval(
     return np.percentile(values, [tail, 100.0 - tail], axis=axis)
 
 
-def bootstrap_interval(
-    score: np.ndarray,
-    correct: np.ndarray,
-    n_samples: int,
-    confidence: float,
-    rng: np.random.Generator,
-) -> dict[str, tuple[float, float]]:
-    """Two-sided ``confidence`` intervals of AUROC and AUPRC over ``n_samples`` resamples.
-
-    Resamples that contain a single class are skipped (AUROC is undefined there).
-    """
-    n = score.shape[0]
-    values = []
+def two_class_resamples(
+    correct: np.ndarray, n_samples: int, rng: np.random.Generator
+) -> Iterator[np.ndarray]:
+    """Indices of ``n_samples`` resamples (with replacement) of the samples of ``correct``, each
+    drawn from ``rng`` in turn; those that hold a single class are drawn but not yielded
+    (AUROC and AUPRC are undefined there)."""
+    n = correct.size
     for _ in range(n_samples):
         idx = rng.integers(0, n, n)
         if correct[idx].all() or not correct[idx].any():
             continue
-        values.append(auroc_auprc(score[idx], correct[idx]))
-    if not values:
-        raise ValueError("bootstrap: every resample had a single class")
-    low, high = percentile_interval(np.asarray(values), confidence, axis=0)
-    return {"auroc": (float(low[0]), float(high[0])), "auprc": (float(low[1]), float(high[1]))}
+        yield idx
 
 
 def bootstrap_mean_difference(
@@ -70,30 +61,3 @@ def paired_mean_difference(
     diffs = treated[idx].mean(axis=1) - control[idx].mean(axis=1)
     low, high = percentile_interval(diffs, confidence)
     return float(treated.mean() - control.mean()), (float(low), float(high))
-
-
-def paired_auroc_difference(
-    score: np.ndarray,
-    other: np.ndarray,
-    correct: np.ndarray,
-    n_samples: int,
-    confidence: float,
-    seed: int,
-) -> tuple[float, tuple[float, float]]:
-    """AUROC(score) − AUROC(other) as predictors of the same ``correct`` column, with a paired
-    percentile-bootstrap interval (one resample of the samples for both scores; single-class
-    resamples skipped)."""
-    rng = np.random.default_rng(seed)
-    n, diffs = correct.size, []
-    for _ in range(n_samples):
-        idx = rng.integers(0, n, n)
-        if correct[idx].all() or not correct[idx].any():
-            continue
-        diffs.append(
-            auroc_auprc(score[idx], correct[idx])[0] - auroc_auprc(other[idx], correct[idx])[0]
-        )
-    if not diffs:
-        raise ValueError("bootstrap: every resample had a single class")
-    low, high = percentile_interval(np.asarray(diffs), confidence)
-    point = auroc_auprc(score, correct)[0] - auroc_auprc(other, correct)[0]
-    return float(point), (float(low), float(high))

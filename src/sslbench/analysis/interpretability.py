@@ -19,12 +19,18 @@ chance level).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
+
+from sslbench.analysis.qscore import discriminative_from_config, highly_activating
+
+#: The groups of test samples whose mIoU is reported: the probe's correct and misclassified.
+GROUPS = ("correct", "misclassified")
 
 
 class NoTarget:
@@ -80,3 +86,49 @@ def mean_iou(heatmaps: np.ndarray, regions: np.ndarray) -> float:
     values = np.array([heatmap_iou(h, r) for h, r in zip(heatmaps, regions, strict=True)])
     values = values[~np.isnan(values)]
     return float(values.mean()) if values.size else float("nan")
+
+
+def discriminative_sets(h_train: np.ndarray, h: np.ndarray, q: dict[str, Any]) -> list[list[int]]:
+    """``L_i ∩ D`` of every row of ``h`` with D from the train set (001 eq. (1))."""
+    d = np.zeros(h.shape[1], dtype=bool)
+    d[discriminative_from_config(h_train, q)[1]] = True
+    selected = highly_activating(h, q["epsilon"]) & d
+    return [np.flatnonzero(row).tolist() for row in selected]
+
+
+def lowly_activating(h: np.ndarray) -> list[list[int]]:
+    """Per sample, the feature with the smallest non-zero activation (001 Fig. A.11–A.14)."""
+    masked = np.where(h > 0, h, np.inf)
+    return [[int(np.argmin(row))] for row in masked]
+
+
+def per_sample_iou(heatmaps: np.ndarray, core: np.ndarray) -> dict[str, list[float]]:
+    """Each image's IoU (001's s-weighted ratio) with its core and its spurious region, and the
+    core's area fraction (what a uniform heatmap scores: the chance level of its core IoU)."""
+    return {
+        "iou_core": [heatmap_iou(h, c) for h, c in zip(heatmaps, core, strict=True)],
+        "iou_spurious": [heatmap_iou(h, ~c) for h, c in zip(heatmaps, core, strict=True)],
+        "core_area": [float(c.mean()) for c in core],
+    }
+
+
+def miou_table(
+    heatmaps: np.ndarray, core: np.ndarray, correct: np.ndarray
+) -> dict[str, dict[str, float]]:
+    """mIoU with the core and the spurious region, and the core area (chance), per group."""
+    table = {}
+    for group, members in zip(GROUPS, (correct, ~correct), strict=True):
+        table[group] = {
+            "miou_core": mean_iou(heatmaps[members], core[members]),
+            "miou_spurious": mean_iou(heatmaps[members], ~core[members]),
+            "core_area": float(core[members].mean()) if members.any() else float("nan"),
+            "n": int(members.sum()),
+        }
+    return table
+
+
+def gallery_samples(correct: np.ndarray, per_group: int) -> np.ndarray:
+    """The first ``per_group`` correct and the first ``per_group`` misclassified indices."""
+    return np.concatenate(
+        [np.flatnonzero(correct)[:per_group], np.flatnonzero(~correct)[:per_group]]
+    )

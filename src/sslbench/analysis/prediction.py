@@ -7,11 +7,18 @@ AUPRC of predicting whether a sample is *correctly* classified by the linear pro
 AUPRC is computed as scikit-learn's average precision (``average_precision_score``,
 the step-wise sum ``sum_n (R_n - R_{n-1}) P_n``), not a trapezoidal area under the PR
 curve; the papers do not say which estimator they use.
+
+Their percentile-bootstrap intervals (:func:`bootstrap_interval`, the paired
+:func:`paired_auroc_difference`) resample the samples and skip resamples with a single class;
+:func:`predictor_table` gives every score's AUROC and AUPRC with intervals (stage ``qscore``).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 from sklearn.metrics import (
     average_precision_score,
@@ -20,7 +27,19 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-__all__ = ["auroc_auprc", "changed_share", "roc_pr_curves", "single_class"]
+from sslbench.analysis.bootstrap import percentile_interval, two_class_resamples
+
+__all__ = [
+    "NOT_COMPUTABLE",
+    "auroc_auprc",
+    "bootstrap_interval",
+    "changed_share",
+    "paired_auroc_difference",
+    "predictor_stats",
+    "predictor_table",
+    "roc_pr_curves",
+    "single_class",
+]
 
 
 def _validate(score: ArrayLike, correct: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -119,3 +138,75 @@ def changed_share(predictions: ArrayLike, reference: ArrayLike) -> float:
             f"predictions must be non-empty 1-D arrays of one shape: {a.shape}, {b.shape}"
         )
     return float(np.mean(a != b))
+
+
+def bootstrap_interval(
+    score: np.ndarray,
+    correct: np.ndarray,
+    n_samples: int,
+    confidence: float,
+    rng: np.random.Generator,
+) -> dict[str, tuple[float, float]]:
+    """Two-sided ``confidence`` intervals of AUROC and AUPRC over ``n_samples`` resamples.
+
+    Resamples that contain a single class are skipped (AUROC is undefined there).
+    """
+    values = [
+        auroc_auprc(score[idx], correct[idx])
+        for idx in two_class_resamples(correct, n_samples, rng)
+    ]
+    if not values:
+        raise ValueError("bootstrap: every resample had a single class")
+    low, high = percentile_interval(np.asarray(values), confidence, axis=0)
+    return {"auroc": (float(low[0]), float(high[0])), "auprc": (float(low[1]), float(high[1]))}
+
+
+def paired_auroc_difference(
+    score: np.ndarray,
+    other: np.ndarray,
+    correct: np.ndarray,
+    n_samples: int,
+    confidence: float,
+    seed: int,
+) -> tuple[float, tuple[float, float]]:
+    """AUROC(score) − AUROC(other) as predictors of the same ``correct`` column, with a paired
+    percentile-bootstrap interval (one resample of the samples for both scores; single-class
+    resamples skipped)."""
+    rng = np.random.default_rng(seed)
+    diffs = [
+        auroc_auprc(score[idx], correct[idx])[0] - auroc_auprc(other[idx], correct[idx])[0]
+        for idx in two_class_resamples(correct, n_samples, rng)
+    ]
+    if not diffs:
+        raise ValueError("bootstrap: every resample had a single class")
+    low, high = percentile_interval(np.asarray(diffs), confidence)
+    point = auroc_auprc(score, correct)[0] - auroc_auprc(other, correct)[0]
+    return float(point), (float(low), float(high))
+
+
+def predictor_stats(
+    score: np.ndarray, correct: np.ndarray, cfg: dict[str, Any], seed: int
+) -> dict[str, Any]:
+    """AUROC and AUPRC of one score predicting ``correct``, with bootstrap intervals."""
+    auroc, auprc = auroc_auprc(score, correct)
+    ci = bootstrap_interval(
+        score, correct, cfg["bootstrap_samples"], cfg["confidence"], np.random.default_rng(seed)
+    )
+    return {"auroc": auroc, "auprc": auprc, "auroc_ci": ci["auroc"], "auprc_ci": ci["auprc"]}
+
+
+#: A score's entry where AUROC/AUPRC are not computable (one class of ``correct``).
+NOT_COMPUTABLE = {"auroc": None, "auprc": None, "auroc_ci": None, "auprc_ci": None}
+
+
+def predictor_table(
+    scores: pd.DataFrame, correct: np.ndarray, cfg: dict[str, Any], seed: int
+) -> dict[str, dict[str, Any]]:
+    """AUROC / AUPRC of every score predicting ``correct``, with bootstrap intervals; all None
+    (not computable) when every test sample is correct, or every one misclassified."""
+    if single_class(correct) is not None:
+        return {name: dict(NOT_COMPUTABLE) for name in scores.columns}
+    return {
+        name: predictor_stats(scores[name].to_numpy(), correct, cfg, seed)
+        for name in scores.columns
+    }

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -45,6 +46,16 @@ class AugmentSpec:
     solarize_p: float = 0.0
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.25, 0.25, 0.25)
+
+
+def augment_spec(params: dict[str, Any]) -> AugmentSpec:
+    """AugmentSpec from one full ``augment`` block (YAML lists become tuples)."""
+    return AugmentSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
+
+
+def view_specs(views: list[dict[str, Any]]) -> tuple[AugmentSpec, ...]:
+    """One AugmentSpec per view entry of a run's ``augment`` list (see sslbench.recipes)."""
+    return tuple(augment_spec(view) for view in views)
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sslbench.io import read_json
-from sslbench.report.verdicts import CONTRADICTED, INCONCLUSIVE, REPLICATED
+from sslbench.report.verdicts import lookup, per_seed_verdict
 
 LOSS_TERMS = ("align", "uniform", "total")
 
@@ -24,13 +24,6 @@ def load_collapse(jobs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]
     for job in sorted(jobs, key=lambda j: (j["setting"], j["seed"])):
         results[job["setting"]].append(read_json(job["path"]) | {"seed": job["seed"]})
     return dict(results)
-
-
-def lookup(result: dict[str, Any], path: str) -> Any:
-    """``result["a"]["b"]`` for ``path`` "a.b"."""
-    for key in path.split("."):
-        result = result[key]
-    return result
 
 
 def loss_table(results: dict[str, list[dict[str, Any]]]) -> pd.DataFrame:
@@ -74,16 +67,6 @@ def readouts(results: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, np
             },
         }
     return out
-
-
-def per_seed_verdict(holds: list[bool | None]) -> str:
-    """Replicated when the statement holds in every seed, contradicted when it fails in every
-    seed; a seed whose outcome is ``None`` (undecided) makes the verdict inconclusive."""
-    if all(h is not None and h for h in holds):
-        return REPLICATED
-    if all(h is not None and not h for h in holds):
-        return CONTRADICTED
-    return INCONCLUSIVE
 
 
 def evaluate_collapse_claim(

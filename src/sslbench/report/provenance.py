@@ -1,7 +1,7 @@
 """Which MLflow runs a report page's numbers come from: the latest finished run of every job,
 read back from the pipeline's tracking store (each job logs one run named
 ``<variant> <stage> · <method> seed<seed> · <dataset>``, see
-``sslbench.stages.common.run_name``), and the machines, precisions and code they ran with."""
+``sslbench.tracking.run_name``), and the machines, precisions and code they ran with."""
 
 from __future__ import annotations
 

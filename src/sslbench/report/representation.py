@@ -11,9 +11,9 @@ Claims are decided per setting (dataset/method) over its seeds:
   every one (contradicted);
 * ``less_than`` — a value of variant ``a`` is below that of variant ``b`` in each seed (by
   separate bootstrap intervals where the values have them);
-* ``miou`` — a bootstrap interval (samples pooled over seeds) of a difference of mean IoUs (or
-  of the core IoU and its chance level, the core's area) lies above 0 (replicated), below 0
-  (contradicted) or contains it (inconclusive).
+* ``miou`` — a bootstrap interval (samples pooled over seeds, :mod:`sslbench.analysis.miou`) of
+  a difference of mean IoUs (or of the core IoU and its chance level, the core's area) lies
+  above 0 (replicated), below 0 (contradicted) or contains it (inconclusive).
 
 ``curve_matches`` with ``b: full`` compares a curve with the probe on all of h (001's
 "compress by up to 40 % with little loss").
@@ -27,9 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sslbench.analysis.bootstrap import bootstrap_mean_difference
-from sslbench.report.collapse import lookup, per_seed_verdict
-from sslbench.report.verdicts import ci_above
+from sslbench.analysis.miou import WITHIN_MODEL, pooled_iou_difference
+from sslbench.report.verdicts import ci_above, lookup, per_seed_verdict
 
 
 def setting_of(group: str) -> str:
@@ -139,58 +138,50 @@ def less_than_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[str, 
     return rows
 
 
-def iou_samples(runs: list[Any], group: str | None, key: str) -> np.ndarray:
-    """Per-sample IoUs pooled over ``runs`` (of one group of samples, or all)."""
-    values = []
-    for run in runs:
-        interp = run.interpretability
-        if "skipped" in interp:
-            continue
-        correct = np.asarray(interp["correct"], dtype=bool)
-        keep = np.ones_like(correct) if group is None else correct == (group == "correct")
-        values.append(np.asarray(interp[key], dtype=float)[keep])
-    return np.concatenate(values) if values else np.zeros(0)
+def _miou_label(setting: str, rule: dict[str, Any]) -> str:
+    if rule["compare"] == "core_vs_chance":
+        return f"{setting}: {rule['group']} core IoU − core area (chance)"
+    if rule["compare"] == "core_vs_spurious":
+        return f"{setting}: {rule['group']} core − spurious"
+    if rule["compare"] == "correct_vs_misclassified":
+        return f"{setting}: core IoU correct − misclassified"
+    return f"{setting}: core IoU {rule['treated']} − {rule['control']}"
 
 
 def miou_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """``rule.compare``: ``core_vs_chance`` (one ``group``: core IoU − the core's area fraction,
-    what a uniform heatmap scores), ``core_vs_spurious`` (one ``group``),
-    ``correct_vs_misclassified`` (core IoU) or ``variants`` (core IoU of ``treated`` −
-    ``control``)."""
+    """``rule.compare`` (:func:`sslbench.analysis.miou.iou_contrast`): ``core_vs_chance`` (one
+    ``group``: core IoU − the core's area fraction, what a uniform heatmap scores),
+    ``core_vs_spurious`` (one ``group``), ``correct_vs_misclassified`` (core IoU) or
+    ``variants`` (core IoU of ``treated`` − ``control``); replicated when the bootstrap interval
+    of the difference lies above 0."""
     rows = []
     variant = rule.get("variant", "pretrain-none")
     settings = by_setting(runs, rule.get("control", variant))
     for setting, control_runs in sorted(settings.items()):
-        if rule["compare"] == "core_vs_chance":
-            core = iou_samples(control_runs, rule["group"], "iou_core")
-            area = iou_samples(control_runs, rule["group"], "core_area")
-            a, b = core - area, None
-            label = f"{setting}: {rule['group']} core IoU − core area (chance)"
-        elif rule["compare"] == "core_vs_spurious":
-            core = iou_samples(control_runs, rule["group"], "iou_core")
-            spurious = iou_samples(control_runs, rule["group"], "iou_spurious")
-            a, b, label = core - spurious, None, f"{setting}: {rule['group']} core − spurious"
-        elif rule["compare"] == "correct_vs_misclassified":
-            a = iou_samples(control_runs, "correct", "iou_core")
-            b = iou_samples(control_runs, "misclassified", "iou_core")
-            label = f"{setting}: core IoU correct − misclassified"
-        else:
-            treated = by_setting(runs, rule["treated"]).get(setting, [])
-            a = iou_samples(treated, None, "iou_core")
-            b = iou_samples(control_runs, None, "iou_core")
-            label = f"{setting}: core IoU {rule['treated']} − {rule['control']}"
-        if a.size == 0 or (b is not None and b.size == 0):
-            continue
-        diff, (low, high) = bootstrap_mean_difference(
-            a, b, rule.get("bootstrap_samples", 1000), 0.95, 0
+        treated_runs = (
+            []
+            if rule["compare"] in WITHIN_MODEL
+            else by_setting(runs, rule["treated"]).get(setting, [])
         )
+        pooled = pooled_iou_difference(
+            rule["compare"],
+            [run.interpretability for run in control_runs],
+            [run.interpretability for run in treated_runs],
+            rule.get("group"),
+            rule.get("bootstrap_samples", 1000),
+            0.95,
+            0,
+        )
+        if pooled is None:
+            continue
+        diff, (low, high) = pooled["difference"], pooled["interval"]
         result = {
             "ours": diff,
-            "detail": f"Δ {diff:+.3f}, CI [{low:+.3f}, {high:+.3f}], n = {a.size}"
-            + ("" if b is None else f" vs {b.size}"),
+            "detail": f"Δ {diff:+.3f}, CI [{low:+.3f}, {high:+.3f}], n = {pooled['n']}"
+            + ("" if pooled["n_other"] is None else f" vs {pooled['n_other']}"),
             "verdict": ci_above((low, high), 0.0),
         }
-        rows.append((label, result))
+        rows.append((_miou_label(setting, rule), result))
     return rows
 
 

@@ -1,8 +1,9 @@
 """Tables, figures' data and claim verdicts of 004's feature-suppression sweep (Fig. 2, 3, 6).
 
 Every sweep encoder wrote one readout JSON (``sslbench.stages.suppression``). Verdicts use
-intervals over seeds or encoders: a Student-t interval of paired differences (same seed), or
-the 95 % interval of Pearson's r (Fisher transform, scipy) for Fig. 2's loss–error correlation.
+intervals over seeds or encoders (computed in :mod:`sslbench.analysis.intervals`): a Student-t
+interval of paired differences (same seed), or the 95 % interval of Pearson's r (Fisher
+transform, scipy) for Fig. 2's loss–error correlation.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from sslbench.analysis.intervals import pearson_interval, seed_interval
 from sslbench.io import read_json
 from sslbench.report.verdicts import INCONCLUSIVE, ci_above
 
@@ -83,30 +84,10 @@ def non_convergence_note(table: pd.DataFrame, factor: str) -> str:
     )
 
 
-def seed_interval(values: np.ndarray) -> tuple[float, tuple[float, float]]:
-    """Mean and Student-t 95 % interval of ``values`` (NaN interval for fewer than 2)."""
-    values = np.asarray(values, dtype=float)
-    if values.size < 2:
-        return float(values.mean()), (float("nan"), float("nan"))
-    low, high = stats.t.interval(
-        CONFIDENCE, values.size - 1, loc=values.mean(), scale=stats.sem(values)
-    )
-    return float(values.mean()), (float(low), float(high))
-
-
 def correlation(table: pd.DataFrame, factor: str) -> dict[str, float]:
     """Pearson r between held-out InfoNCE loss and ``factor``'s readout error over encoders."""
     loss, error = table["infonce_loss"].to_numpy(), 1.0 - table[factor].to_numpy()
-    if loss.size < 4 or np.std(loss) == 0 or np.std(error) == 0:
-        return {"r": float("nan"), "low": float("nan"), "high": float("nan"), "n": int(loss.size)}
-    result = stats.pearsonr(loss, error)
-    ci = result.confidence_interval(CONFIDENCE)
-    return {
-        "r": float(result.statistic),
-        "low": float(ci.low),
-        "high": float(ci.high),
-        "n": int(loss.size),
-    }
+    return pearson_interval(loss, error, CONFIDENCE)
 
 
 def paired_differences(table: pd.DataFrame, factor: str, rule: dict[str, Any]) -> np.ndarray:
@@ -158,7 +139,7 @@ def evaluate_suppression_claim(claim: dict[str, Any], table: pd.DataFrame) -> di
     diffs = paired_differences(table, rule["factor"], rule)
     if diffs.size == 0:
         return None
-    mean, (low, high) = seed_interval(diffs)
+    mean, (low, high) = seed_interval(diffs, CONFIDENCE)
     interval = (
         f"95 % t-interval [{low:+.4f}, {high:+.4f}]"
         if np.isfinite(low)

@@ -2,6 +2,8 @@
 
 A verdict is "replicated", "contradicted" or "inconclusive"; it only depends on the
 pipeline's outputs (point estimates and bootstrap intervals), never on the paper's value.
+The generic rules (``ci_above``, ``per_seed_verdict``, ``lookup``) serve every paper's rule
+module; the intervals themselves are computed in :mod:`sslbench.analysis`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from sslbench.analysis.bootstrap import paired_auroc_difference, paired_mean_difference
+from sslbench.analysis.bootstrap import paired_mean_difference
+from sslbench.analysis.prediction import paired_auroc_difference
 
 REPLICATED = "replicated"
 CONTRADICTED = "contradicted"
@@ -26,6 +29,23 @@ def ci_above(interval: tuple[float, float], threshold: float) -> str:
     if high < threshold:
         return CONTRADICTED
     return INCONCLUSIVE
+
+
+def per_seed_verdict(holds: list[bool | None]) -> str:
+    """Replicated when the statement holds in every seed, contradicted when it fails in every
+    seed; a seed whose outcome is ``None`` (undecided) makes the verdict inconclusive."""
+    if all(h is not None and h for h in holds):
+        return REPLICATED
+    if all(h is not None and not h for h in holds):
+        return CONTRADICTED
+    return INCONCLUSIVE
+
+
+def lookup(result: dict[str, Any], path: str) -> Any:
+    """``result["a"]["b"]`` for ``path`` "a.b"."""
+    for key in path.split("."):
+        result = result[key]
+    return result
 
 
 def minimal_threshold(rule: Mapping[str, Any], summary: Mapping[str, Any]) -> float:

@@ -1,4 +1,4 @@
-"""Helpers shared by the stages: model (re)construction and run tags."""
+"""Helpers shared by the stages: model (re)construction, the evaluation view and provenance."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from sslbench.data.augment import AugmentSpec
+from sslbench.data.augment import AugmentSpec, augment_spec
 from sslbench.methods import build_method
 from sslbench.methods.base import SSLMethod
 from sslbench.models.resnet import BackboneSpec, build_backbone
@@ -25,16 +25,6 @@ def build_model(params: dict[str, Any]) -> SSLMethod:
         build_backbone(BackboneSpec(**params["backbone"])),
         params["method_params"],
     )
-
-
-def augment_spec(params: dict[str, Any]) -> AugmentSpec:
-    """AugmentSpec from one full ``augment`` block (YAML lists become tuples)."""
-    return AugmentSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
-
-
-def view_specs(views: list[dict[str, Any]]) -> tuple[AugmentSpec, ...]:
-    """One AugmentSpec per view entry of a run's ``augment`` list (see sslbench.recipes)."""
-    return tuple(augment_spec(view) for view in views)
 
 
 def evaluation_spec(views: list[dict[str, Any]]) -> AugmentSpec:
@@ -61,27 +51,6 @@ def load_model(path: Path) -> tuple[SSLMethod, dict[str, Any]]:
     regulariser_from_params(saved["params"], torch.zeros(0, dtype=torch.long)).attach(model)
     model.load_state_dict(saved["state_dict"])
     return model, saved["params"]
-
-
-def run_tags(params: dict[str, Any], stage: str, data_version: str) -> dict[str, str]:
-    """MLflow tags that identify a job of the DAG."""
-    return {
-        "stage": stage,
-        "dataset": params["dataset"],
-        "method": params["method"],
-        "seed": str(params["seed"]),
-        "variant": params["variant"],
-        "data_version": data_version,
-    }
-
-
-def run_name(params: dict[str, Any], stage: str) -> str:
-    """MLflow run name, the parts that tell runs apart first (the UI cuts long names):
-    e.g. ``finetune-lasso qscore · simclr seed0 · trifeature``."""
-    return (
-        f"{params['variant']} {stage} · {params['method']} seed{params['seed']}"
-        f" · {params['dataset']}"
-    )
 
 
 def with_provenance(

@@ -14,8 +14,8 @@ from sslbench.data import sources
 from sslbench.evaluation.knn import KNNSpec, knn_predictions
 from sslbench.evaluation.linear_probe import LinearProbeSpec, linear_probe
 from sslbench.io import atomic_path, write_json
-from sslbench.stages.common import run_name, run_tags, with_provenance
-from sslbench.tracking import tracked_run
+from sslbench.stages.common import with_provenance
+from sslbench.tracking import run_name, run_tags, tracked_run
 
 log = logging.getLogger(__name__)
 

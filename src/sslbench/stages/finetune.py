@@ -15,7 +15,7 @@ from sslbench.data import sources
 from sslbench.device import CPU, Compute
 from sslbench.features import extract_features
 from sslbench.stages.common import evaluation_spec, load_model, regulariser_from_params
-from sslbench.stages.pretrain import fit
+from sslbench.training.fit import fit
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from sslbench.analysis.qscore import discriminative_from_config
 from sslbench.analysis.spectrum import spectrum_summary
 from sslbench.evaluation.linear_probe import LinearProbeSpec
 from sslbench.io import write_json
-from sslbench.stages.common import run_name, run_tags, with_provenance
+from sslbench.stages.common import with_provenance
 from sslbench.stages.evaluate import labelled_features
-from sslbench.tracking import tracked_run
+from sslbench.tracking import run_name, run_tags, tracked_run
 
 log = logging.getLogger(__name__)
 

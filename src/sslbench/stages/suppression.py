@@ -14,21 +14,14 @@ import torch
 
 from sslbench.analysis.readout import ReadoutSpec, cross_validated_readout
 from sslbench.data import sources
-from sslbench.data.augment import ViewAugment
+from sslbench.data.augment import ViewAugment, view_specs
 from sslbench.device import CPU, Compute
 from sslbench.features import extract_features
 from sslbench.io import write_json
 from sslbench.losses.infonce import info_nce
 from sslbench.methods.base import SSLMethod
-from sslbench.stages.common import (
-    evaluation_spec,
-    load_model,
-    run_name,
-    run_tags,
-    view_specs,
-    with_provenance,
-)
-from sslbench.tracking import tracked_run
+from sslbench.stages.common import evaluation_spec, load_model, with_provenance
+from sslbench.tracking import run_name, run_tags, tracked_run
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,62 @@
+"""The interval statistics the report's verdicts read, computed in ``sslbench.analysis``:
+Student-t and Pearson intervals (004's sweep) and pooled GradCAM IoU differences (001 Fig. 7)."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sslbench.analysis.intervals import pearson_interval, seed_interval
+from sslbench.analysis.miou import iou_contrast, pooled_iou, pooled_iou_difference
+
+
+def test_seed_interval_is_the_student_t_interval_of_the_mean():
+    values = np.array([0.1, 0.3, 0.2, 0.25])
+    mean, (low, high) = seed_interval(values, 0.9)
+    expected = stats.t.interval(0.9, 3, loc=values.mean(), scale=stats.sem(values))
+    assert mean == pytest.approx(0.2125) and (low, high) == pytest.approx(expected)
+    assert seed_interval(values) == seed_interval(values, 0.95)
+
+
+def test_pearson_interval_is_nan_for_too_few_pairs_or_a_constant_column():
+    x = np.arange(6.0)
+    assert np.isnan(pearson_interval(x[:3], x[:3], 0.95)["r"])
+    assert np.isnan(pearson_interval(x, np.ones(6), 0.95)["low"])
+    result = pearson_interval(x, -2 * x + np.array([0, 0.1, 0, -0.1, 0, 0.1]), 0.95)
+    assert result["n"] == 6 and result["low"] <= result["r"] <= result["high"] < 0
+
+
+def _interp(core, correct):
+    core = np.asarray(core, dtype=float)
+    return {
+        "iou_core": core.tolist(),
+        "iou_spurious": (1 - core).tolist(),
+        "core_area": [0.25] * core.size,
+        "correct": correct,
+    }
+
+
+def test_pooled_iou_keeps_one_group_and_passes_over_skipped_analyses():
+    runs = [_interp([0.9, 0.2, 0.8], [True, False, True]), {"skipped": "no masks"}]
+    runs.append(_interp([0.7], [True]))
+    np.testing.assert_allclose(pooled_iou(runs, "correct", "iou_core"), [0.9, 0.8, 0.7])
+    np.testing.assert_allclose(pooled_iou(runs, "misclassified", "iou_core"), [0.2])
+    assert pooled_iou(runs, None, "iou_core").size == 4
+    assert pooled_iou([{"skipped": "no masks"}], None, "iou_core").size == 0
+
+
+def test_iou_contrasts_and_their_interval():
+    control = [_interp([0.9, 0.2, 0.8], [True, False, True])]
+    treated = [_interp([0.5, 0.6], [True, True])]
+    a, b = iou_contrast("core_vs_chance", control, [], "correct")
+    np.testing.assert_allclose(a, [0.65, 0.55])
+    assert b is None
+    a, b = iou_contrast("correct_vs_misclassified", control, [], None)
+    np.testing.assert_allclose(a, [0.9, 0.8])
+    np.testing.assert_allclose(b, [0.2])
+    a, b = iou_contrast("variants", control, treated, None)
+    np.testing.assert_allclose(a, [0.5, 0.6])
+    np.testing.assert_allclose(b, [0.9, 0.2, 0.8])
+    pooled = pooled_iou_difference("variants", control, treated, None, 200, 0.95, 0)
+    assert pooled["difference"] == pytest.approx(0.55 - 1.9 / 3)
+    assert (pooled["n"], pooled["n_other"]) == (2, 3)
+    assert pooled_iou_difference("variants", control, [], None, 200, 0.95, 0) is None
