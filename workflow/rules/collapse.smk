@@ -3,7 +3,7 @@
 
 rule collapse:
     output:
-        f"{RESULTS}/collapse/{{setting}}/seed{{seed}}.json",
+        COLLAPSE,
     log:
         f"{LOGS}/collapse/{{setting}}/seed{{seed}}.log",
     conda:

@@ -1,4 +1,6 @@
-"""Config validation, paths, job parameters and the MLflow store set-up shared by all rules."""
+"""Config validation, environment, paths, job parameters and the MLflow store set-up shared by
+all rules. Which runs, sweep encoders and 002 jobs a config asks for is sslbench.dag's
+(unit-tested); the report's inputs, parameters and command are in report.smk."""
 
 import json
 import os
@@ -10,6 +12,7 @@ from snakemake.settings.types import DeploymentMethod
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
+from sslbench import dag  # noqa: E402
 from sslbench.config import (
     FINETUNE_PROTOCOLS,
     ConfigError,
@@ -18,7 +21,6 @@ from sslbench.config import (
 )  # noqa: E402
 from sslbench.provenance import CONFIG_HASH_ENV, config_hash  # noqa: E402
 from sslbench.recipes import method_optimizer, method_params, method_views  # noqa: E402
-from sslbench.report.pages import PAGES  # noqa: E402
 
 USE_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
 if USE_CONDA and not (shutil.which("conda") or shutil.which("mamba")):
@@ -48,6 +50,9 @@ RUN = f"{BASE}/{{protocol}}-{{regulariser}}"
 SUPPRESSION = (
     f"{RESULTS}/suppression/{{dataset}}/tau{{tau}}/{{regulariser}}/seed{{seed}}"
 )
+
+# One file per 002 controlled-experiment job (setting × seed).
+COLLAPSE = f"{RESULTS}/collapse/{{setting}}/seed{{seed}}.json"
 
 # Jobs inherit these. glibc serves allocations >= 32 MiB with fresh mmaps and unmaps them on
 # free, faulting in gigabytes per ResNet step; the tunables keep freed memory in the heap
@@ -84,41 +89,6 @@ wildcard_constraints:
     regulariser=r"[a-z0-9_]+",
     # τ as Python writes a float into the folder name, exponent included (tau1e-05).
     tau=r"[0-9.]+(?:e[+-]?[0-9]+)?",
-
-
-def runs():
-    """Every trained model of the DAG: dataset × method × seed × (protocol, regulariser).
-
-    Each pretrained method gets its baseline (pretrain-none); ``scratch.runs`` adds models
-    trained from scratch with a regulariser, each fine-tuning protocol's ``runs`` (001's
-    ``finetune``, 000's ``finetune000``) fine-tunes of the baseline with a regulariser, and
-    every fine-tuned method also gets the protocol's unregularised control.
-    """
-    pre = config["pretrain"]
-    variants = {m: [("pretrain", "none")] for m in pre["methods"]}
-    for reg, methods in config["scratch"]["runs"].items():
-        for m in methods:
-            variants[m].append(("pretrain", reg))
-    for protocol in FINETUNE_PROTOCOLS:
-        for reg, methods in config[protocol]["runs"].items():
-            for m in methods:
-                variants[m] += [
-                    v
-                    for v in ((protocol, "none"), (protocol, reg))
-                    if v not in variants[m]
-                ]
-    return [
-        {"dataset": d, "method": m, "seed": s, "protocol": p, "regulariser": r}
-        for d in pre["datasets"]
-        for m in pre["methods"]
-        for s in pre["seeds"]
-        for p, r in variants[m]
-    ]
-
-
-def run_outputs(pattern):
-    """``pattern`` expanded over every run of the DAG."""
-    return [pattern.format(**run) for run in runs()]
 
 
 def as_json(block):
@@ -188,23 +158,6 @@ def finetune_params(wildcards):
     )
 
 
-def suppression_jobs():
-    """Every encoder of 004's sweep with the path of its readout."""
-    sup = config["suppression"]
-    return [
-        {"dataset": d, "tau": t, "regulariser": r, "seed": s}
-        | {
-            "path": f"{SUPPRESSION}/readout.json".format(
-                dataset=d, tau=t, regulariser=r, seed=s
-            )
-        }
-        for d in sup["datasets"]
-        for t in sup["temperatures"]
-        for r in sup["regularisers"]
-        for s in sup["seeds"]
-    ]
-
-
 def suppression_id(wildcards):
     """Identity of a sweep encoder (its MLflow tags: method simclr, variant names τ and reg)."""
     return {
@@ -229,91 +182,6 @@ def suppression_params(wildcards):
             "train": train_block(sup),
         }
     )
-
-
-REPORT_HTML = f"{REPORTS}/index.html"
-REPORT_FILES = (
-    "qscore.json",
-    "eval.json",
-    "history.json",
-    "scores.csv",
-    "representation.json",
-    "interpretability.json",
-    "gradcam.png",
-)
-
-
-def collapse_jobs():
-    """Every 002 controlled-experiment job: setting × seed, with its output path."""
-    cfg = config["collapse"]
-    return [
-        {
-            "setting": name,
-            "seed": seed,
-            "path": f"{RESULTS}/collapse/{name}/seed{seed}.json",
-        }
-        for name in cfg["settings"]
-        for seed in cfg["seeds"]
-    ]
-
-
-def report_runs():
-    """Per-run output paths, handed to the notebook as its ``runs_json`` parameter."""
-    return [
-        {"name": "{dataset}/{method}/seed{seed}/{protocol}-{regulariser}".format(**run)}
-        | {"group": "{dataset}/{method}/seed{seed}".format(**run)}
-        | {"variant": "{protocol}-{regulariser}".format(**run)}
-        | {name.split(".")[0]: f"{RUN}/{name}".format(**run) for name in REPORT_FILES}
-        | {"meta": f"{DATA}/{run['dataset']}/meta.json"}
-        for run in runs()
-    ]
-
-
-def our_setting():
-    """One line describing this run's scale, shown beside the papers' settings in the report."""
-    pre, sup = config["pretrain"], config["suppression"]
-    fine, fine000 = config["finetune"], config["finetune000"]
-    net = pre["backbone"]
-    return (
-        f"pretraining {', '.join(pre['methods'])} on {', '.join(pre['datasets'])}: "
-        f"{net['name']} base width {net['base_width']} ({net['stem']} stem), "
-        f"{pre['epochs']} epochs, batch {pre['batch_size']}, seeds {pre['seeds']}; "
-        f"fine-tunes (001) {fine['epochs']} epochs at lr {fine['optimizer']['lr']}, "
-        f"(000) {fine000['epochs']} epochs at lr {fine000['optimizer']['lr']}; "
-        f"002 controlled experiments: seeds {config['collapse']['seeds']}; "
-        f"004 sweep: τ {sup['temperatures']} × {sup['regularisers']}, "
-        f"{sup['backbone']['name']} base width {sup['backbone']['base_width']}, "
-        f"{sup['epochs']} epochs, seeds {sup['seeds']}"
-    )
-
-
-REPORT_INPUTS = [
-    *[run_outputs(f"{RUN}/{name}") for name in REPORT_FILES],
-    *[job["path"] for job in collapse_jobs()],
-    *[job["path"] for job in suppression_jobs()],
-]
-# What every report notebook is given (papermill parameters) and how it is turned into HTML.
-REPORT_PARAMS = {
-    "runs": as_json(report_runs()),
-    "collapse": as_json(collapse_jobs()),
-    "suppression": as_json(suppression_jobs()),
-    "tracking_uri": config["tracking"]["tracking_uri"],
-    "experiment": config["tracking"]["experiment"],
-    "setting": our_setting(),
-    "reports_dir": lambda wildcards, output: os.path.dirname(output.html),
-}
-# Parameters go in raw (-r): papermill's -p reads number-like strings as numbers (an experiment
-# named "1e3" became 1000.0 and the report found none of its runs).
-NOTEBOOK_SHELL = (
-    '("$SSLBENCH_PYTHON" -m papermill {input.notebook:q} {output.notebook:q}'
-    " -r runs_json {params.runs:q} -r collapse_json {params.collapse:q}"
-    " -r suppression_json {params.suppression:q} -r claims_path {input.claims:q}"
-    " -r tracking_uri {params.tracking_uri:q} -r experiment {params.experiment:q}"
-    " -r setting {params.setting:q} --cwd ."
-    ' && "$SSLBENCH_PYTHON" -m jupyter nbconvert --to html --no-input {output.notebook:q}'
-    " --output-dir {params.reports_dir:q} --output {params.tmp:q}"
-    " && mv {params.reports_dir:q}/{params.tmp:q}.html {output.html:q}) > {log:q} 2>&1"
-)
 
 
 onstart:
