@@ -3,6 +3,7 @@ import torch
 import yaml
 from workflow_runner import REPO
 
+from sslbench.analysis.qscore import discriminative_from_config
 from sslbench.losses.infonce import InfoNCECriterion, info_nce
 from sslbench.methods import build_method
 from sslbench.models.resnet import BackboneSpec, build_backbone
@@ -83,7 +84,41 @@ def test_qscore_v2_uses_only_discriminative_highly_activating_features():
     assert torch.all(with_d.scores(h) > 0)
     assert torch.all(without.scores(h) == 0)
     with pytest.raises(ValueError, match="discriminative"):
-        QScoreRegulariser(_qscore_spec(version="v2"))
+        QScoreRegulariser(_qscore_spec(version="v2")).scores(h)
+
+
+def _never_called() -> torch.Tensor:
+    raise AssertionError("train features computed for a regulariser that does not need them")
+
+
+def test_prepare_gives_qscore_v2_the_discriminative_set_of_the_train_features():
+    """The fine-tune stage calls prepare() on every regulariser; Q-Score v2 takes D there, the
+    same D as analysis.qscore.discriminative_from_config on its config block."""
+    h = torch.relu(torch.randn(200, 32, generator=torch.Generator().manual_seed(0))) ** 3
+    reg = build_regulariser("qscore", QSCORE | {"version": "v2"})
+    assert reg.discriminative is None
+    reg.prepare(lambda: h)
+    _, expected = discriminative_from_config(h.double().numpy(), QSCORE)
+    assert reg.discriminative.dtype == torch.long and len(expected) > 0
+    assert reg.discriminative.tolist() == expected.tolist()
+    assert torch.isfinite(reg.scores(h)).all()
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("none", {}),
+        ("lasso", {"weight": 0.01}),
+        ("sparsehead", {"weight": 0.1}),
+        ("qscore", QSCORE | {"version": "v1"}),
+        ("no_l2_norm", {}),
+        ("identity_head", {}),
+    ],
+)
+def test_regularisers_that_need_no_train_features_never_compute_them(name, params):
+    reg = build_regulariser(name, params)
+    reg.prepare(_never_called)
+    reg.attach(_simclr())
 
 
 def test_temperature_regulariser_equals_plain_infonce_when_tau_c_equals_tau_s():
@@ -158,7 +193,7 @@ def test_linear_head_is_one_bias_free_linear_map_to_the_projection_dim():
 def test_qscore_accepts_its_optional_exclude_inactive_key():
     """The schema allows regularisers.qscore.exclude_inactive (D without never-active features);
     the spec once lacked the field, so a config that set it failed with a TypeError."""
-    reg = build_regulariser("qscore", QSCORE | {"exclude_inactive": True}, torch.tensor([0]))
+    reg = build_regulariser("qscore", QSCORE | {"exclude_inactive": True})
     assert reg.spec.exclude_inactive is True
 
 

@@ -12,6 +12,7 @@ from sslbench.io import read_json
 from sslbench.losses.infonce import block_temperature, info_nce, lp_info_nce
 from sslbench.stages import collapse
 from sslbench.synthetic.dgp import LatentSpec, build_mixing, sample_pairs, sample_vmf
+from sslbench.synthetic.experiment import run_experiment
 from sslbench.synthetic.losses import Similarity
 from sslbench.synthetic.metrics import (
     adjusted_r2,
@@ -19,6 +20,7 @@ from sslbench.synthetic.metrics import (
     loss_terms,
     normalised_singular_values,
 )
+from sslbench.synthetic.settings import resolve_params
 from sslbench.tracking import init_store
 
 #: The smallest job that still trains and measures everything (seconds on one thread).
@@ -157,7 +159,7 @@ def test_lp_infonce_gradients_are_finite():
 
 
 def _linear_spectrum(content_dims: int, seed: int) -> float:
-    cfg = collapse.resolve_params(
+    cfg = resolve_params(
         {
             "experiment": "linear",
             "space": "sphere",
@@ -170,7 +172,7 @@ def _linear_spectrum(content_dims: int, seed: int) -> float:
             "readout_samples": 100,
         }
     )
-    return collapse.run_experiment(cfg)["spectrum"]["composition_effective_rank"]
+    return run_experiment(cfg)["spectrum"]["composition_effective_rank"]
 
 
 def test_content_dims_collapse_the_linear_spectrum():
@@ -184,19 +186,19 @@ def test_content_dims_collapse_the_linear_spectrum():
 
 def test_resolve_params_fills_defaults():
     # bad settings are the config schema's to refuse (test_malformed_config.py)
-    cfg = collapse.resolve_params({"experiment": "nonlinear", "space": "sphere"})
+    cfg = resolve_params({"experiment": "nonlinear", "space": "sphere"})
     assert cfg["dim"] == 10 and cfg["normalise"] is True and cfg["eval_samples"] == 10_000
-    box = collapse.resolve_params({"experiment": "linear", "space": "box", "p": 1, "seed": 3})
+    box = resolve_params({"experiment": "linear", "space": "box", "p": 1, "seed": 3})
     assert box["dim"] == 8 and box["normalise"] is False and box["seed"] == 3
     assert box["p"] == 1.0 and isinstance(box["p"], float)
 
 
 def test_experiment_is_deterministic_for_a_seed():
     params = {"experiment": "nonlinear", "space": "box", "seed": 3, **TINY}
-    first = collapse.run_experiment(collapse.resolve_params(params))
-    second = collapse.run_experiment(collapse.resolve_params(params))
+    first = run_experiment(resolve_params(params))
+    second = run_experiment(resolve_params(params))
     assert first == second
-    other = collapse.run_experiment(collapse.resolve_params({**params, "seed": 4}))
+    other = run_experiment(resolve_params({**params, "seed": 4}))
     assert other["loss"] != first["loss"]
 
 
@@ -210,7 +212,7 @@ def test_stage_writes_json_and_logs_mlflow(tmp_path, monkeypatch):
     collapse.run(params, out)
 
     result = read_json(out)
-    assert result["params"] == collapse.resolve_params(params)
+    assert result["params"] == resolve_params(params)
     layers = result["readout"]["layers"]
     assert layers == ["input"] + [f"layer_{i}" for i in range(1, 8)]
     assert len(result["readout"]["content"]) == len(layers)

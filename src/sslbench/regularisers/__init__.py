@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-
 from sslbench.regularisers.base import Regulariser
 from sslbench.regularisers.ifm import IFM, IFMSpec
 from sslbench.regularisers.lasso import Lasso, LassoSpec
@@ -28,15 +26,12 @@ REGULARISERS: dict[str, tuple[type | None, type[Regulariser]]] = {
 }
 
 
-def build_regulariser(
-    name: str, params: dict[str, Any], discriminative: torch.Tensor | None = None
-) -> Regulariser:
-    """Instantiate regulariser ``name`` with its config block ``params``."""
+def build_regulariser(name: str, params: dict[str, Any]) -> Regulariser:
+    """Instantiate regulariser ``name`` with its config block ``params`` (what it needs from a
+    pretrained encoder it takes in :meth:`~sslbench.regularisers.base.Regulariser.prepare`)."""
     if name not in REGULARISERS:
         raise ValueError(f"regulariser: unknown {name!r}; allowed {sorted(REGULARISERS)}")
     spec_cls, cls = REGULARISERS[name]
     if spec_cls is None:
         return cls()
-    if cls is QScoreRegulariser:
-        return cls(spec_cls(**params), discriminative)
     return cls(spec_cls(**params))

@@ -2,11 +2,15 @@
 
 A regulariser either adds a penalty to the method's loss (Lasso, Q-Score, SparseHead) or
 replaces an InfoNCE method's criterion by a variant (IFM, per-dimension temperature, no ℓ2
-normalisation). :meth:`attach` is called once on the model before training;
+normalisation). :meth:`prepare` is called by the fine-tune stage with the pretrained encoder's
+train-set representations (a penalty that depends on them, such as Q-Score v2's discriminative
+set D, takes what it needs there); :meth:`attach` is called once on the model before training;
 :meth:`penalty` after each ``method.loss(views)``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 
@@ -22,6 +26,14 @@ class Regulariser:
 
     name = "none"
     applies_to: tuple[str, ...] | None = None  # None: every method
+
+    def prepare(self, train_features: Callable[[], torch.Tensor]) -> None:
+        """Take what the regulariser needs from the pretrained encoder before fine-tuning.
+
+        ``train_features()`` returns the pretrained encoder's representations h (fp32, CPU) of
+        the train set in the evaluation view; it is computed only when called, so a regulariser
+        that needs nothing (the default) costs nothing. Called once, before :meth:`attach`.
+        """
 
     def attach(self, method: SSLMethod) -> None:
         if self.applies_to is not None and method.name not in self.applies_to:

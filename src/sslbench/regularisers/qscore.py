@@ -15,20 +15,25 @@ indicator sets (L_i, the thresholds) carry no gradient.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 
+from sslbench.analysis.qscore import discriminative_from_config
 from sslbench.regularisers.base import RepresentationRegulariser
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class QScoreSpec:
     """The ``regularisers.qscore`` block; its values (001: λ₁ = λ₂ = 1e-4, ε = 4, window 50-95)
     live in config only. ε and the window are the block's
-    :class:`~sslbench.analysis.qscore.DiscriminativeSpec`, from which the fine-tune stage finds
-    ``D``; ``scores`` uses the same ε."""
+    :class:`~sslbench.analysis.qscore.DiscriminativeSpec`, from which
+    :meth:`QScoreRegulariser.prepare` finds ``D``; ``scores`` uses the same ε."""
 
     lambda1: float
     lambda2: float
@@ -63,17 +68,30 @@ class QScoreRegulariser(RepresentationRegulariser):
     name = "qscore"
 
     def __init__(self, spec: QScoreSpec, discriminative: torch.Tensor | None = None) -> None:
+        """``discriminative`` is D for v2; left out, :meth:`prepare` finds it."""
         super().__init__()
         if spec.version not in ("v1", "v2"):
             raise ValueError(f"regularisers.qscore.version: {spec.version!r}; allowed v1, v2")
-        if spec.version == "v2" and discriminative is None:
-            raise ValueError("Q-Score v2 regularisation needs the discriminative features D")
         self.spec = spec
         self.discriminative = discriminative
+
+    def prepare(self, train_features: Callable[[], torch.Tensor]) -> None:
+        """v2: D of the pretrained encoder on the train set (001 eq. (1)); v1 needs nothing."""
+        if self.spec.version != "v2":
+            return
+        h = train_features()
+        _, d = discriminative_from_config(h.double().numpy(), asdict(self.spec))
+        log.info("discriminative features: %d of %d", len(d), h.shape[1])
+        self.discriminative = torch.as_tensor(d, dtype=torch.long)
 
     def scores(self, h: torch.Tensor) -> torch.Tensor:
         if self.spec.version == "v1":
             return q_score_v1(h)
+        if self.discriminative is None:
+            raise ValueError(
+                "Q-Score v2 regularisation needs the discriminative features D: pass them or "
+                "call prepare() with the pretrained encoder's train features"
+            )
         return q_score_v2(h, self.discriminative, self.spec.epsilon)
 
     def representation_penalty(self, h: torch.Tensor) -> torch.Tensor:

@@ -32,23 +32,21 @@ def evaluation_spec(views: list[dict[str, Any]]) -> AugmentSpec:
     return augment_spec(views[0])
 
 
-def regulariser_from_params(
-    params: dict[str, Any], discriminative: torch.Tensor | None = None
-) -> Regulariser:
+def regulariser_from_params(params: dict[str, Any]) -> Regulariser:
     """The run's regulariser (``params["regulariser"]``: name and config block; none if absent)."""
     reg = params.get("regulariser", NO_REGULARISER)
-    return build_regulariser(reg["name"], reg["params"], discriminative)
+    return build_regulariser(reg["name"], reg["params"])
 
 
 def load_model(path: Path) -> tuple[SSLMethod, dict[str, Any]]:
     """Load a model saved by the pretrain or finetune stage (weights only, never pickled code).
 
     The regulariser is re-attached first, since InfoNCE variants replace the criterion (and
-    its buffers); Q-Score's discriminative set only matters while training.
+    its buffers); it is not prepared: Q-Score's discriminative set only matters while training.
     """
     saved = torch.load(path, weights_only=True, map_location="cpu")
     model = build_model(saved["params"])
-    regulariser_from_params(saved["params"], torch.zeros(0, dtype=torch.long)).attach(model)
+    regulariser_from_params(saved["params"]).attach(model)
     model.load_state_dict(saved["state_dict"])
     return model, saved["params"]
 

@@ -4,32 +4,25 @@ control is the same fine-tune without a penalty, from the same checkpoint, for t
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from sslbench.analysis.qscore import discriminative_from_config
 from sslbench.data import sources
 from sslbench.device import CPU, Compute
 from sslbench.features import extract_features
 from sslbench.stages.common import evaluation_spec, load_model, regulariser_from_params
 from sslbench.training.fit import fit
 
-log = logging.getLogger(__name__)
 
-
-def discriminative_set(
+def train_features(
     model: torch.nn.Module, images: torch.Tensor, params: dict[str, Any], compute: Compute = CPU
 ) -> torch.Tensor:
-    """D of the pretrained encoder on the train set (001 eq. (1)), for Q-Score v2."""
-    cfg = params["regulariser"]["params"]
+    """h of the pretrained encoder on the train set, in the evaluation view."""
     augment = evaluation_spec(params["augment"])
     h, _ = extract_features(model, images, augment, params["batch_size"], compute)
-    _, d = discriminative_from_config(h.double().numpy(), cfg)
-    log.info("discriminative features: %d of %d", len(d), h.shape[1])
-    return torch.as_tensor(d, dtype=torch.long)
+    return h
 
 
 def run(
@@ -46,11 +39,8 @@ def run(
     images = sources.load_split(dataset_dir, "train").images
     model, pretrain_params = load_model(pretrained)
     params = pretrain_params | params  # method, backbone and heads come from the checkpoint
-    reg = params["regulariser"]
-    needs_d = reg["name"] == "qscore" and reg["params"]["version"] == "v2"
-    regulariser = regulariser_from_params(
-        params, discriminative_set(model, images, params, compute) if needs_d else None
-    )
+    regulariser = regulariser_from_params(params)
+    regulariser.prepare(lambda: train_features(model, images, params, compute))
     regulariser.attach(model)
     fit(
         "finetune",

@@ -12,7 +12,10 @@ a positive pair) the trained encoder collapses the *style* latents (002 Fig. 1, 
   :func:`sslbench.losses.infonce.info_nce`;
 - :mod:`.metrics`: adjusted R² of linear readouts, normalised singular values, and the
   alignment/uniformity decomposition of 002 eq. (1) (Table 1);
-- :mod:`.train`: the seeded training loop.
+- :mod:`.train`: the seeded training loop;
+- :mod:`.settings`: the setting keys, their defaults and :func:`~.settings.resolve_params`;
+- :mod:`.experiment`: one job (train, then readouts, loss terms, spectrum) as
+  :func:`~.experiment.run_experiment`.
 
-The stage :mod:`sslbench.stages.collapse` glues them into one job.
+The stage :mod:`sslbench.stages.collapse` runs one job and writes its JSON.
 """
