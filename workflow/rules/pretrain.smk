@@ -26,7 +26,7 @@ rule pretrain:
         # the CLI stage, named after the rule (suppression.smk reuses this rule)
         stage="pretrain",
     shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli {params.stage} --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --compile {params.compile:q} --jobs-per-gpu {params.jobs_per_gpu} --params {params.cfg:q} --dataset-dir {params.data:q}'
+        '"$SSLBENCH_PYTHON" -m sslbench.cli {params.stage:q} --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --compile {params.compile:q} --jobs-per-gpu {params.jobs_per_gpu:q} --params {params.cfg:q} --dataset-dir {params.data:q}'
         " --model-out {output.model:q} --history-out {output.history:q} > {log:q} 2>&1"
 
 
@@ -55,7 +55,7 @@ rule finetune:
         cfg=finetune_params,
         data=lambda wc: f"{DATA}/{wc.dataset}",
     shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli finetune --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --compile {params.compile:q} --jobs-per-gpu {params.jobs_per_gpu} --params {params.cfg:q}'
+        '"$SSLBENCH_PYTHON" -m sslbench.cli finetune --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --compile {params.compile:q} --jobs-per-gpu {params.jobs_per_gpu:q} --params {params.cfg:q}'
         " --dataset-dir {params.data:q} --pretrained {input.pretrained:q}"
         " --model-out {output.model:q} --history-out {output.history:q}"
         " --movement-out {output.movement:q} > {log:q} 2>&1"

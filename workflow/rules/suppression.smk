@@ -44,5 +44,5 @@ rule suppression_readout:
         ),
         data=lambda wc: f"{DATA}/{wc.dataset}",
     shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli suppression_readout --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --compile {params.compile:q} --jobs-per-gpu {params.jobs_per_gpu} --params {params.cfg:q}'
+        '"$SSLBENCH_PYTHON" -m sslbench.cli suppression_readout --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --compile {params.compile:q} --jobs-per-gpu {params.jobs_per_gpu:q} --params {params.cfg:q}'
         " --dataset-dir {params.data:q} --model-path {input.model:q} --out {output:q} > {log:q} 2>&1"
