@@ -208,6 +208,7 @@ def test_000_objective_descends_towards_h_zero_with_a_batchnorm_projector():
     spec = _qscore_spec(version="v1", lambda1=0.1, lambda2=0.1)
     penalty = QScoreRegulariser(spec).representation_penalty
 
+    @torch.no_grad()
     def objective(scale: float) -> tuple[float, float]:
         z0, z1 = model.embedding(scale * h).chunk(2)
         return float(model.criterion(z0, z1)), float(penalty(scale * h))
