@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import time
 import traceback
 from pathlib import Path
 
 import torch
-import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
+from sslbench.config import layered_config
 from sslbench.data.augment import ViewAugment, view_specs
 from sslbench.device import Compute, select_compute
 from sslbench.methods import METHODS, build_method
@@ -35,28 +36,18 @@ from sslbench.methods.base import SSLMethod
 from sslbench.models.resnet import BackboneSpec, build_backbone
 from sslbench.recipes import method_optimizer, method_params, method_views
 from sslbench.regularisers.base import Regulariser
-from sslbench.training.loop import draw_views, optimizer_step, resident
-from sslbench.training.optim import OptimSpec, build_optimizer
+from sslbench.training.loop import (
+    draw_views,
+    optimizer_step,
+    place,
+    resident,
+    training_optimizer,
+)
+from sslbench.training.optim import OptimSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 PEAK_SIDE = 8192  # the matmul whose bf16 rate is the roofline (H100 dense bf16: ≈ 790 TFLOP/s)
 PEAK_REPS = 10
-
-
-def merged_config(paths: list[Path]) -> dict:
-    """Config files layered as Snakemake layers them (dicts merge key by key, the rest replaces)."""
-
-    def merge(base: dict, top: dict) -> dict:
-        out = dict(base)
-        for key, value in top.items():
-            both_dicts = isinstance(value, dict) and isinstance(base.get(key), dict)
-            out[key] = merge(base[key], value) if both_dicts else value
-        return out
-
-    config: dict = {}
-    for path in paths:
-        config = merge(config, yaml.safe_load(path.read_text()))
-    return config
 
 
 def synchronize(device: torch.device) -> None:
@@ -83,12 +74,9 @@ def build(name: str, config: dict, compute: Compute) -> tuple[SSLMethod, torch.o
     torch.manual_seed(0)
     backbone = build_backbone(BackboneSpec(**config["pretrain"]["backbone"]))
     method = build_method(name, backbone, method_params(config, name)).train()
-    method.to(compute.device, memory_format=compute.memory_format)
+    place(method, dataclasses.replace(compute, compile=False))
     spec = OptimSpec(**(method_optimizer(config, name)))
-    optimizer = build_optimizer(
-        method, spec, config["pretrain"]["batch_size"], method.static_lr_parameters()
-    )
-    return method, optimizer
+    return method, training_optimizer(method, spec, config["pretrain"]["batch_size"])
 
 
 def time_steps(step, n: int, device: torch.device) -> float:  # noqa: ANN001 (a closure)
@@ -111,7 +99,7 @@ def measure(
     batch_size = config["pretrain"]["batch_size"]
     augment = ViewAugment(view_specs(method_views(config, name)), images.shape[-1])
     generator = torch.Generator().manual_seed(0)
-    scaler = torch.amp.GradScaler(compute.device.type, enabled=compute.needs_grad_scaling)
+    scaler = compute.grad_scaler()
     method.on_train_start(images.shape[0] // batch_size)
     none = Regulariser()
 
@@ -120,7 +108,7 @@ def measure(
 
     # the epoch's order on the data's device, sliced per step, as the loop does
     order = torch.randperm(images.shape[0], generator=generator).to(images.device)
-    steps_done = iter(range(images.shape[0] // batch_size * (steps + 4)))
+    steps_done = itertools.count()
 
     def in_loop() -> None:
         start = next(steps_done) * batch_size % (images.shape[0] - batch_size + 1)
@@ -130,8 +118,7 @@ def measure(
     fixed = draw_views(augment, images[:batch_size], method.views, generator, compute)
     with FlopCounterMode(display=False) as counter:
         train_step(fixed)
-    if compute.compile:
-        method.backbone.compile()
+    place(method, compute)  # compiles now when the setting says so
     return {
         "in_loop": time_steps(in_loop, steps, compute.device),
         "model": time_steps(lambda: train_step(fixed), steps, compute.device),
@@ -203,7 +190,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    config = merged_config(args.config)
+    config = layered_config(args.config)
     if args.batch_size:
         config["pretrain"]["batch_size"] = args.batch_size
     if args.width:

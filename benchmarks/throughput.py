@@ -56,8 +56,8 @@ from sslbench.methods.base import SSLMethod
 from sslbench.models.resnet import BackboneSpec, build_backbone
 from sslbench.recipes import method_optimizer, method_params, method_views
 from sslbench.regularisers.base import Regulariser
-from sslbench.training.loop import optimizer_step
-from sslbench.training.optim import OptimSpec, build_optimizer
+from sslbench.training.loop import optimizer_step, place, training_optimizer
+from sslbench.training.optim import OptimSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 GLIBC_TUNABLES = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"
@@ -119,7 +119,7 @@ def training_step(
     """The training loop's own step (:func:`sslbench.training.loop.optimizer_step`, no
     regulariser) in ``compute``'s precision on views already in its layout (see
     :func:`in_layout`)."""
-    scaler = torch.amp.GradScaler(compute.device.type, enabled=compute.needs_grad_scaling)
+    scaler = compute.grad_scaler()
     none = Regulariser()
 
     def step(views: list[torch.Tensor]) -> None:
@@ -173,9 +173,9 @@ def build(
     torch.manual_seed(0)
     backbone = build_backbone(BackboneSpec("resnet18", width, "cifar"))
     method = build_method(name, backbone, method_params(config, name)).train()
-    method = method.to(memory_format=compute.memory_format)
+    place(method, compute)
     spec = OptimSpec(**method_optimizer(config, name))
-    return method, build_optimizer(method, spec, config["pretrain"]["batch_size"])
+    return method, training_optimizer(method, spec, config["pretrain"]["batch_size"])
 
 
 def compare_pipelines(

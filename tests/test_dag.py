@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from sslbench import dag
+from sslbench.config import layered_config
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 RUN = "results/{dataset}/{method}/seed{seed}/{protocol}-{regulariser}"
@@ -18,20 +17,8 @@ COLLAPSE = "results/collapse/{setting}/seed{seed}.json"
 
 
 def merged(*names: str) -> dict[str, Any]:
-    """The config Snakemake sees for ``--configfile <names>``: later files merged key by key
-    into earlier ones (snakemake.utils.update_config's rule)."""
-
-    def update(base: dict[str, Any], new: dict[str, Any]) -> None:
-        for key, value in new.items():
-            if isinstance(value, dict) and isinstance(base.get(key), dict):
-                update(base[key], value)
-            else:
-                base[key] = copy.deepcopy(value)
-
-    config: dict[str, Any] = {}
-    for name in names:
-        update(config, yaml.safe_load((CONFIG_DIR / name).read_text()))
-    return config
+    """The config Snakemake sees for ``--configfile <names>`` (files of config/)."""
+    return layered_config(CONFIG_DIR / name for name in names)
 
 
 def small(**blocks: Any) -> dict[str, Any]:

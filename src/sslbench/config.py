@@ -6,7 +6,8 @@ before any job starts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,23 @@ def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[An
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def merged_config(base: Mapping[str, Any], *overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with each override merged in as ``--configfile`` layers config files: Snakemake's
+    own rule (``snakemake.utils.update_config``: dicts merge key by key, anything else
+    replaces). The inputs are left unchanged."""
+    from snakemake.utils import update_config  # imported only where configs are layered
+
+    config = copy.deepcopy(dict(base))
+    for override in overrides:
+        update_config(config, copy.deepcopy(dict(override)))
+    return config
+
+
+def layered_config(paths: Iterable[Path]) -> dict[str, Any]:
+    """The config Snakemake sees for ``--configfile <paths>``, in order."""
+    return merged_config({}, *(yaml.safe_load(Path(path).read_text()) for path in paths))
 
 
 def check_config_file(path: Path) -> None:

@@ -61,6 +61,10 @@ class Compute:
         """fp16 gradients underflow without loss scaling; bf16 has fp32's exponent range."""
         return self.amp_dtype == torch.float16
 
+    def grad_scaler(self) -> torch.amp.GradScaler:
+        """The training step's gradient scaler: active only where fp16 needs loss scaling."""
+        return torch.amp.GradScaler(self.device.type, enabled=self.needs_grad_scaling)
+
 
 CPU = Compute(torch.device("cpu"))
 

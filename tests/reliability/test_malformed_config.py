@@ -4,26 +4,16 @@ import pytest
 import torch
 import yaml
 
-from sslbench.config import ConfigError, check_config_file, validate_config
+from sslbench.config import ConfigError, check_config_file, merged_config, validate_config
 from sslbench.regularisers.base import Regulariser
 from sslbench.stages.common import build_model
 from sslbench.training.fit import fit
 
 
-def _merged(base: dict, override: dict) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merged(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def test_shipped_configs_are_valid(repo, default_config, schema_path):
     validate_config(default_config, schema_path)
     tiny = yaml.safe_load((repo / "config" / "test.yaml").read_text())
-    validate_config(_merged(default_config, tiny), schema_path)
+    validate_config(merged_config(default_config, tiny), schema_path)
 
 
 @pytest.mark.parametrize(
@@ -154,7 +144,7 @@ def test_shipped_configs_are_valid(repo, default_config, schema_path):
 )
 def test_malformed_config_names_the_key(default_config, schema_path, override, expected):
     with pytest.raises(ConfigError, match=expected):
-        validate_config(_merged(default_config, override), schema_path)
+        validate_config(merged_config(default_config, override), schema_path)
 
 
 @pytest.mark.parametrize(
@@ -176,12 +166,12 @@ def test_a_bad_collapse_setting_names_the_key(default_config, schema_path, setti
     bad = {"experiment": "linear", "space": "box"} | setting
     with pytest.raises(ConfigError, match=r"config key collapse\.settings\.bad" + expected):
         validate_config(
-            _merged(default_config, {"collapse": {"settings": {"bad": bad}}}), schema_path
+            merged_config(default_config, {"collapse": {"settings": {"bad": bad}}}), schema_path
         )
 
 
 def test_every_problem_is_reported_at_once(default_config, schema_path):
-    bad = _merged(default_config, {"threads": 0, "features": {"batch_size": -1}})
+    bad = merged_config(default_config, {"threads": 0, "features": {"batch_size": -1}})
     with pytest.raises(ConfigError) as info:
         validate_config(bad, schema_path)
     assert "threads" in str(info.value) and "features.batch_size" in str(info.value)
@@ -198,7 +188,7 @@ IFM_005 = {"kind": "ifm", "epsilon": 0.05, "alpha": 1.0, "adversarial_only": Fal
 
 
 def test_a_named_regulariser_variant_is_valid_where_its_kind_is(default_config, schema_path):
-    config = _merged(
+    config = merged_config(
         default_config,
         {
             "regularisers": {"ifm_eps005": IFM_005},
@@ -244,7 +234,7 @@ def test_a_named_regulariser_variant_is_valid_where_its_kind_is(default_config, 
 )
 def test_a_bad_regulariser_variant_names_the_key(default_config, schema_path, override, expected):
     with pytest.raises(ConfigError, match=expected):
-        validate_config(_merged(default_config, override), schema_path)
+        validate_config(merged_config(default_config, override), schema_path)
 
 
 def test_a_key_given_twice_names_the_file_and_both_lines(tmp_path):

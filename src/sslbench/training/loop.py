@@ -93,6 +93,22 @@ class LossWatch:
         return float(self.total) / steps
 
 
+def place(method: SSLMethod, compute: Compute) -> None:
+    """``method`` on ``compute``'s device in its layout, its backbone compiled in place when
+    ``compute.compile`` (state_dict keys are unchanged)."""
+    method.to(compute.device, memory_format=compute.memory_format)
+    if compute.compile:
+        method.backbone.compile()
+
+
+def training_optimizer(
+    method: SSLMethod, spec: OptimSpec, batch_size: int
+) -> torch.optim.Optimizer:
+    """``method``'s optimiser as training builds it: ``spec`` at ``batch_size``, the method's
+    static-lr parameters (SimSiam's predictor) in groups the schedule leaves at the base lr."""
+    return build_optimizer(method, spec, batch_size, method.static_lr_parameters())
+
+
 def draw_views(
     augment: ViewAugment,
     batch: torch.Tensor,
@@ -160,15 +176,11 @@ def train(
         )
     total_steps = steps_per_epoch * spec.epochs
     warmup_steps = round(spec.optimizer.warmup_epochs * steps_per_epoch)
-    method.to(compute.device, memory_format=compute.memory_format)
-    if compute.compile:  # in place: state_dict keys are unchanged
-        method.backbone.compile()
+    place(method, compute)
     images = resident(images, compute)
-    optimizer = build_optimizer(
-        method, spec.optimizer, spec.batch_size, method.static_lr_parameters()
-    )
+    optimizer = training_optimizer(method, spec.optimizer, spec.batch_size)
     base_lr = spec.optimizer.scaled_lr(spec.batch_size)
-    scaler = torch.amp.GradScaler(compute.device.type, enabled=compute.needs_grad_scaling)
+    scaler = compute.grad_scaler()
     augment = ViewAugment(spec.augment, images.shape[-1])
     generator = torch.Generator().manual_seed(spec.seed)
     torch.manual_seed(spec.seed)
