@@ -23,6 +23,7 @@ from sslbench.report.presentation import (  # noqa: E402
     claims_html,
     decided_by,
     models_html,
+    unstable_counts,
     verdict_counts,
     verdict_overview_html,
 )
@@ -59,7 +60,11 @@ def test_every_claim_has_a_unit_and_says_how_it_is_decided(registry):
 
 def test_overview_counts_every_verdict_per_paper():
     claims = pd.DataFrame(
-        {"paper": ["001", "001", "004"], "verdict": ["replicated", "not run", "contradicted"]}
+        {
+            "paper": ["001", "001", "004"],
+            "verdict": ["replicated", "not run", "contradicted"],
+            "seeds agree": ["unstable", "", "stable"],
+        }
     )
     counts = verdict_counts(claims)
     assert counts.loc["001", "replicated"] == 1 and counts.loc["001", "not run"] == 1
@@ -67,6 +72,8 @@ def test_overview_counts_every_verdict_per_paper():
     html = verdict_overview_html(claims)
     assert 'id="verdict-overview"' in html and 'data-paper="all"' in html
     assert html.count('class="overview-bar"') == 3  # two papers and the total
+    assert unstable_counts(claims).to_dict() == {"001": 1, "004": 0}
+    assert 'data-paper="all"><td>all papers</td>' in html
 
 
 def _per_model(models: list[str]) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """Percentile-bootstrap confidence intervals (Efron & Tibshirani 1993): the percentile interval,
 the two-class resamples the AUROC/AUPRC intervals draw (:mod:`sslbench.analysis.prediction`),
-and means and differences of means.
+means and differences of means, and the two-level (seeds, then samples) interval of a
+statistic averaged over seeds.
 
 The report's verdicts compare these intervals with the claims' thresholds, so that a claim is
 "replicated" only where the data leave no doubt and "inconclusive" where they do.
@@ -8,7 +9,7 @@ The report's verdicts compare these intervals with the claims' thresholds, so th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -61,3 +62,34 @@ def paired_mean_difference(
     diffs = treated[idx].mean(axis=1) - control[idx].mean(axis=1)
     low, high = percentile_interval(diffs, confidence)
     return float(treated.mean() - control.mean()), (float(low), float(high))
+
+
+def hierarchical_bootstrap(
+    per_seed: Sequence[tuple[np.ndarray, ...]],
+    statistic: Callable[..., float],
+    n_samples: int,
+    confidence: float,
+    seed: int,
+) -> tuple[float, tuple[float, float]]:
+    """Mean over seeds of ``statistic`` (of one seed's arrays, all indexed by the same test
+    samples) with a two-level percentile-bootstrap interval (Davison & Hinkley 1997, §3.8;
+    Saravanan et al. 2020): each draw resamples the seeds with replacement, then the samples of
+    every drawn seed, and averages the statistic over the drawn seeds. The interval thus holds
+    the seed-to-seed spread of training as well as the test samples' noise; draws whose
+    statistic is undefined (NaN, e.g. an AUROC of one class) are skipped."""
+    rng = np.random.default_rng(seed)
+    point = float(np.mean([statistic(*arrays) for arrays in per_seed]))
+    draws = []
+    for _ in range(n_samples):
+        values = []
+        for s in rng.integers(0, len(per_seed), len(per_seed)):
+            arrays = per_seed[s]
+            idx = rng.integers(0, arrays[0].size, arrays[0].size)
+            values.append(statistic(*(a[idx] for a in arrays)))
+        draws.append(np.mean(values))
+    draws_arr = np.asarray(draws, dtype=float)
+    draws_arr = draws_arr[np.isfinite(draws_arr)]
+    if not draws_arr.size:
+        raise ValueError("bootstrap: the statistic was undefined in every resample")
+    low, high = percentile_interval(draws_arr, confidence)
+    return point, (float(low), float(high))

@@ -15,6 +15,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from sslbench.report.seeds import UNSTABLE
+
 VERDICTS = ("replicated", "contradicted", "inconclusive", "not run")
 VERDICT_COLOURS = {
     "replicated": "#2e7d32",
@@ -44,6 +46,8 @@ SHOWN_COLUMNS = (
     "unit",
     "decided by",
     "evidence",
+    "per seed",
+    "seeds agree",
     "verdict",
 )
 #: Left-aligned text, right-aligned numbers, a coloured verdict; shared by every page
@@ -259,6 +263,8 @@ def _cell(column: str, value: Any) -> str:
         return f'<td class="num">{format_ours(value)}</td>'
     if column == "verdict":
         return f"<td>{verdict_badge(str(value))}</td>"
+    if column == "seeds agree" and value == UNSTABLE:
+        return f'<td><b class="unstable">⚠ {UNSTABLE}</b></td>'
     return f"<td>{html.escape(MISSING if value is None else str(value))}</td>"
 
 
@@ -304,18 +310,31 @@ def _bar(counts: pd.Series) -> str:
     )
 
 
+def unstable_counts(claims: pd.DataFrame) -> pd.Series:
+    """Rows per paper whose seeds' verdicts disagree (:mod:`sslbench.report.seeds`)."""
+    agree = claims["seeds agree"] if "seeds agree" in claims else pd.Series("", claims.index)
+    return (agree == UNSTABLE).groupby(claims["paper"]).sum()
+
+
 def verdict_overview_html(claims: pd.DataFrame) -> str:
-    """Per paper: the count of each verdict and a stacked bar of them; the total last."""
+    """Per paper: the count of each verdict, a stacked bar of them and how many rows' seeds
+    disagree (unstable); the total last."""
     counts = verdict_counts(claims)
+    unstable = unstable_counts(claims).reindex(counts.index, fill_value=0)
     head = "".join(f"<th>{verdict_badge(v)}</th>" for v in VERDICTS)
     rows = []
     for paper, row in [*counts.iterrows(), ("all", counts.sum())]:
         name = html.escape(PAPERS.get(str(paper), "all papers"))
         cells = "".join(f'<td class="num">{int(row[v])}</td>' for v in VERDICTS)
-        rows.append(f'<tr data-paper="{paper}"><td>{name}</td>{cells}<td>{_bar(row)}</td></tr>')
+        n_unstable = int(unstable.sum() if paper == "all" else unstable[paper])
+        rows.append(
+            f'<tr data-paper="{paper}"><td>{name}</td>{cells}<td>{_bar(row)}</td>'
+            f'<td class="num">{n_unstable}</td></tr>'
+        )
     return (
         f'<table class="sslbench" id="verdict-overview"><thead><tr><th>paper</th>{head}'
-        f"<th>share</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<th>share</th><th>seeds disagree ({UNSTABLE})</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
 

@@ -21,28 +21,14 @@ Claims are decided per setting (dataset/method) over its seeds:
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sslbench.analysis.miou import WITHIN_MODEL, pooled_iou_difference
+from sslbench.report.seeds import by_setting
 from sslbench.report.verdicts import ci_above, lookup, per_seed_verdict
-
-
-def setting_of(group: str) -> str:
-    """``dataset/method`` of a ``dataset/method/seedN`` group."""
-    return group.rsplit("/", 1)[0]
-
-
-def by_setting(runs: list[Any], variant: str) -> dict[str, list[Any]]:
-    """Runs of ``variant`` per setting, in seed order."""
-    out: dict[str, list[Any]] = defaultdict(list)
-    for run in sorted(runs, key=lambda r: r.group):
-        if run.variant == variant:
-            out[setting_of(run.group)].append(run)
-    return dict(out)
 
 
 def curve_points(run: Any, rule: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:

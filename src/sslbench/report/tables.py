@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -14,6 +15,14 @@ from sslbench.io import read_json
 from sslbench.report.collapse import evaluate_collapse_claim
 from sslbench.report.presentation import claim_unit, decided_by, not_run_detail
 from sslbench.report.representation import evaluate_representation_claim
+from sslbench.report.seeds import (
+    by_setting,
+    over_seeds,
+    pooled_ci_above,
+    pooled_paired,
+    seeds_label,
+    setting_of,
+)
 from sslbench.report.suppression import evaluate_suppression_claim, non_convergence_note
 from sslbench.report.verdicts import did_not_move, evaluate_claim, evaluate_paired_claim
 
@@ -70,6 +79,7 @@ def load_claims(path: str | Path) -> dict[str, Any]:
 
 def _claim_row(claim: dict[str, Any], run: str, result: dict[str, Any]) -> dict[str, Any]:
     return {
+        "id": claim.get("id", ""),
         "paper": claim["paper"],
         "where": claim["where"],
         "claim": claim["statement"],
@@ -77,8 +87,10 @@ def _claim_row(claim: dict[str, Any], run: str, result: dict[str, Any]) -> dict[
         "run": run,
         "ours": round(result["ours"], 4),
         "unit": claim_unit(claim),
-        "decided by": decided_by(claim),
+        "decided by": result.get("decided by", decided_by(claim)),
         "evidence": result["detail"],
+        "per seed": result.get("seeds", ""),
+        "seeds agree": result.get("agreement", ""),
         "verdict": result["verdict"],
     }
 
@@ -91,7 +103,8 @@ def claims_table(
     movement: dict[str, Any] | None = None,
     config_dir: Path | None = None,
 ) -> pd.DataFrame:
-    """One row per claim × run (or × pair of runs): the paper's number, ours, and the verdict.
+    """One row per claim × setting (dataset/method, its seeds pooled and each seed's verdict
+    shown: :mod:`sslbench.report.seeds`): the paper's number, ours, and the verdict.
 
     Single-model claims apply to the runs of ``claim["variant"]`` (default: the baseline
     pretrain-none); paired claims (``compare``) to every group holding both variants;
@@ -185,36 +198,72 @@ def _add_paired_rows(
     rows: list[dict[str, Any]],
     movement: dict[str, Any] | None,
 ) -> None:
+    """Paired claims, one row per setting (dataset/method) holding both variants, pooled over
+    its seeds (:mod:`sslbench.report.seeds`) from the seeds whose treated model moved."""
     treated, control = claim["compare"]["treated"], claim["compare"]["control"]
     outcome = claim["compare"].get("outcome", "correct")
     reference = reference_variant(treated, control, movement)
-    for group in sorted({run.group for run in runs}):
-        if (group, treated) not in by_key or (group, control) not in by_key:
-            continue
-        a, b = by_key[group, treated], by_key[group, control]
-        result = moved(a, by_key.get((group, reference)), movement) or evaluate_paired_claim(
-            claim, a.scores[outcome].to_numpy(), b.scores[outcome].to_numpy()
-        )
-        rows.append(_claim_row(claim, f"{group}: {treated} vs {control}", result))
+    paired = sorted({g for g, v in by_key if v == treated} & {g for g, v in by_key if v == control})
+    for setting in sorted({setting_of(g) for g in paired}):
+        groups = [g for g in paired if setting_of(g) == setting]
+        results, pairs = [], []
+        for group in groups:
+            a, b = by_key[group, treated], by_key[group, control]
+            pair = (a.scores[outcome].to_numpy(), b.scores[outcome].to_numpy())
+            still = moved(a, by_key.get((group, reference)), movement)
+            results.append(still or evaluate_paired_claim(claim, *pair))
+            if still is None:
+                pairs.append(pair)
+        pooled = pooled_paired(claim, pairs) if len(groups) > 1 and pairs else None
+        if pooled is not None and len(pairs) < len(groups):
+            pooled["detail"] += f" (the {len(pairs)} of {len(groups)} seeds whose model moved)"
+        result = over_seeds(groups, results, pooled)
+        rows.append(_claim_row(claim, f"{seeds_label(groups)}: {treated} vs {control}", result))
 
 
 def _add_claim_rows(
     claim: dict[str, Any], runs: list[RunResult], rows: list[dict[str, Any]]
 ) -> None:
-    """Single-model claims: one row at the configured (paper's) ε and, for claims marked
-    ``at_selected``, one at the ε × window selected on the validation split."""
-    for run in runs:
-        if run.variant != claim.get("variant", "pretrain-none"):
-            continue
-        rows.append(_claim_row(claim, run.name, evaluate_claim(claim, run.summary, run.scores)))
-        selected = run.summary.get("selected")
-        if claim.get("at_selected") and selected is not None and "skipped" not in selected:
-            label = (
-                f"{run.name} at selected ε = {selected['epsilon']:g}, window "
-                f"{selected['lower_percentile']:g}–{selected['upper_percentile']:g} "
-                f"(validation AUROC {selected['validation']['auroc']:.3f})"
-            )
-            rows.append(_claim_row(claim, label, evaluate_claim(claim, selected)))
+    """Single-model claims, one row per setting (dataset/method) pooled over its seeds
+    (:mod:`sslbench.report.seeds`): at the configured (paper's) ε and, for claims marked
+    ``at_selected``, at the ε × window each seed selected on its validation split."""
+    for seed_runs in by_setting(runs, claim.get("variant", "pretrain-none")).values():
+        groups = [run.group for run in seed_runs]
+        results = [evaluate_claim(claim, run.summary, run.scores) for run in seed_runs]
+        poolable = claim["rule"]["kind"] == "ci_above" and len(seed_runs) > 1
+        pooled = (
+            pooled_ci_above(claim, [r.summary for r in seed_runs], [r.scores for r in seed_runs])
+            if poolable and not any(np.isnan(r["ours"]) for r in results)
+            else None
+        )
+        label = f"{seeds_label(groups)}/{seed_runs[0].variant}"
+        rows.append(_claim_row(claim, label, over_seeds(groups, results, pooled)))
+        if claim.get("at_selected"):
+            _add_selected_row(claim, seed_runs, label, rows)
+
+
+def _add_selected_row(
+    claim: dict[str, Any], seed_runs: list[RunResult], label: str, rows: list[dict[str, Any]]
+) -> None:
+    """The claim at the ε × window each seed selected on its validation split (the seeds'
+    unanimous verdict where there are several: each seed has its own ε)."""
+    chosen = [
+        (run, run.summary["selected"])
+        for run in seed_runs
+        if run.summary.get("selected") is not None and "skipped" not in run.summary["selected"]
+    ]
+    if not chosen:
+        return
+    choices = "; ".join(
+        f"ε = {s['epsilon']:g}, window {s['lower_percentile']:g}–{s['upper_percentile']:g} "
+        f"(validation AUROC {s['validation']['auroc']:.3f})"
+        for _, s in chosen
+    )
+    results = [evaluate_claim(claim, selected) for _, selected in chosen]
+    groups = [run.group for run, _ in chosen]
+    rows.append(
+        _claim_row(claim, f"{label} at selected {choices}", over_seeds(groups, results, None))
+    )
 
 
 def regulariser_table(runs: list[RunResult]) -> pd.DataFrame:

@@ -1,0 +1,179 @@
+"""Verdicts over seeds (issue 18): a claim decided on several trainings of one setting gets one
+pooled verdict, shown beside each seed's own, and is marked unstable when its seeds disagree.
+
+A verdict from one seed is an anecdote. Where a claim's statistic has per-sample data in every
+seed — a paired treated − control difference, an AUROC / AUPRC at the configured ε — the pooled
+verdict applies the claim's own rule to the two-level bootstrap interval of the statistic's mean
+over seeds (:func:`sslbench.analysis.bootstrap.hierarchical_bootstrap`: seeds, then test
+samples), which widens with the seed-to-seed spread of training. Elsewhere (an ε selected per
+seed, non-inferiority against other scores) the pooled verdict is the seeds' unanimous one
+(:func:`sslbench.report.verdicts.per_seed_verdict`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from sslbench.analysis.bootstrap import hierarchical_bootstrap
+from sslbench.analysis.prediction import auroc_auprc, single_class
+from sslbench.report.verdicts import (
+    CONTRADICTED,
+    OUTCOME_NAMES,
+    REPLICATED,
+    ci_above,
+    minimal_threshold,
+    paired_verdict,
+    per_seed_verdict,
+)
+
+STABLE = "stable"
+UNSTABLE = "unstable"
+#: How a pooled verdict was reached (the claims table's "decided by" column).
+TWO_LEVEL = "95 % two-level bootstrap interval (seeds, then test samples)"
+UNANIMOUS = "every seed's own verdict (unanimous)"
+#: The resamples and seed of the pooled intervals (the claims' rules give the confidence).
+BOOTSTRAP_SAMPLES = 1000
+BOOTSTRAP_SEED = 0
+
+
+def setting_of(group: str) -> str:
+    """``dataset/method`` of a ``dataset/method/seedN`` group."""
+    return group.rsplit("/", 1)[0]
+
+
+def seed_of(group: str) -> str:
+    """``seedN`` of a ``dataset/method/seedN`` group."""
+    return group.rsplit("/", 1)[1]
+
+
+def by_setting(runs: list[Any], variant: str) -> dict[str, list[Any]]:
+    """Runs of ``variant`` per setting, in seed order."""
+    out: dict[str, list[Any]] = defaultdict(list)
+    for run in sorted(runs, key=lambda r: r.group):
+        if run.variant == variant:
+            out[setting_of(run.group)].append(run)
+    return dict(out)
+
+
+def seeds_label(groups: Sequence[str]) -> str:
+    """The row label of one setting's seeds: the group itself for one seed, else
+    ``dataset/method/seed0+seed1+seed2``."""
+    if len(groups) == 1:
+        return groups[0]
+    return f"{setting_of(groups[0])}/" + "+".join(seed_of(g) for g in groups)
+
+
+def over_seeds(
+    groups: Sequence[str], results: Sequence[dict[str, Any]], pooled: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The row result of one setting: a single seed's own result; for several seeds the
+    ``pooled`` result (None: :func:`unanimous`) with every seed's verdict and whether they
+    agree."""
+    if len(results) == 1:
+        return results[0]
+    return (pooled or unanimous(results)) | {
+        "seeds": seed_verdicts([seed_of(g) for g in groups], results),
+        "agreement": agreement([r["verdict"] for r in results]),
+    }
+
+
+def agreement(verdicts: Sequence[str]) -> str:
+    """ "stable" when every seed's verdict is the same, "unstable" when they differ; "" for a
+    single seed (nothing to agree with)."""
+    if len(verdicts) < 2:
+        return ""
+    return STABLE if len(set(verdicts)) == 1 else UNSTABLE
+
+
+def seed_verdicts(seeds: Sequence[str], results: Sequence[dict[str, Any]]) -> str:
+    """Each seed's verdict and value, e.g. "seed0 replicated (0.612); seed1 inconclusive (…)"."""
+    return "; ".join(
+        f"{seed} {r['verdict']} ({r['ours']:.3g})" for seed, r in zip(seeds, results, strict=True)
+    )
+
+
+def unanimous(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The seeds' unanimous verdict (any disagreement or undecided seed: inconclusive), with
+    the mean of their values."""
+    holds = [
+        True if r["verdict"] == REPLICATED else False if r["verdict"] == CONTRADICTED else None
+        for r in results
+    ]
+    return {
+        "ours": float(np.nanmean([r["ours"] for r in results])),
+        "detail": f"pooled as every seed's own verdict (n = {len(results)} seeds)",
+        "verdict": per_seed_verdict(holds),
+        "decided by": UNANIMOUS,
+    }
+
+
+def _interval_detail(name: str, point: float, interval: tuple[float, float], k: int) -> str:
+    return (
+        f"{name} {point:+.4f} mean over {k} seeds, two-level CI [{interval[0]:+.4f}, "
+        f"{interval[1]:+.4f}]"
+    )
+
+
+def pooled_paired(claim: dict[str, Any], pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict:
+    """A paired claim (:func:`sslbench.report.verdicts.evaluate_paired_claim`) over seeds: the
+    two-level interval of mean(treated) − mean(control) against the rule's ``min_effect``."""
+    rule = claim["rule"]
+    per_seed = [(np.asarray(t, dtype=float), np.asarray(c, dtype=float)) for t, c in pairs]
+    point, interval = hierarchical_bootstrap(
+        per_seed,
+        lambda t, c: float(t.mean() - c.mean()),
+        rule.get("bootstrap_samples", BOOTSTRAP_SAMPLES),
+        rule.get("confidence", 0.95),
+        BOOTSTRAP_SEED,
+    )
+    outcome = claim["compare"].get("outcome", "correct")
+    name = f"Δ {OUTCOME_NAMES.get(outcome, outcome)}"
+    return {
+        "ours": point,
+        "detail": _interval_detail(name, point, interval, len(per_seed))
+        + f" vs minimal effect {rule['min_effect']:.4f}",
+        "verdict": paired_verdict(rule["kind"], interval, float(rule["min_effect"])),
+        "decided by": TWO_LEVEL,
+    }
+
+
+def _predictor_statistic(stat: str) -> Callable[[np.ndarray, np.ndarray], float]:
+    position = ("auroc", "auprc").index(stat)
+
+    def statistic(score: np.ndarray, correct: np.ndarray) -> float:
+        if single_class(correct) is not None:
+            return float("nan")
+        return auroc_auprc(score, correct)[position]
+
+    return statistic
+
+
+def pooled_ci_above(
+    claim: dict[str, Any], summaries: Sequence[dict[str, Any]], scores: Sequence[Any]
+) -> dict[str, Any]:
+    """A ``ci_above`` claim on a score's AUROC / AUPRC over seeds: the two-level interval of
+    the statistic's mean against the rule's minimal value (a ``share_correct`` threshold: the
+    seeds' mean share of correct samples plus the margin)."""
+    rule, stat = claim["rule"], claim["stat"]
+    per_seed = [
+        (s[claim["score"]].to_numpy(dtype=float), s["correct"].to_numpy(dtype=bool)) for s in scores
+    ]
+    point, interval = hierarchical_bootstrap(
+        per_seed,
+        _predictor_statistic(stat),
+        rule.get("bootstrap_samples", BOOTSTRAP_SAMPLES),
+        rule.get("confidence", 0.95),
+        BOOTSTRAP_SEED,
+    )
+    threshold = float(np.mean([minimal_threshold(rule, summary) for summary in summaries]))
+    return {
+        "ours": point,
+        "detail": _interval_detail(stat.upper(), point, interval, len(per_seed))
+        + f" vs minimal {threshold:.3f}",
+        "verdict": ci_above(interval, threshold),
+        "decided by": TWO_LEVEL,
+    }

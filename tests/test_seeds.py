@@ -1,0 +1,166 @@
+"""Verdicts over seeds (issue 18 part 4): the two-level bootstrap holds the seed-to-seed spread,
+a claim's rows are pooled per setting with every seed's verdict shown, and seeds that disagree
+mark the claim unstable."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from sslbench.analysis.bootstrap import hierarchical_bootstrap, paired_mean_difference
+from sslbench.report.seeds import STABLE, TWO_LEVEL, UNANIMOUS, UNSTABLE, agreement
+from sslbench.report.tables import RunResult, claims_table
+from sslbench.report.verdicts import CONTRADICTED, INCONCLUSIVE, REPLICATED
+
+N = 4000
+
+
+def _difference(t, c):
+    return float(t.mean() - c.mean())
+
+
+def _pair(effect, n=N, rng=None):
+    """Control correct on half the samples; treated right on ``effect`` × n more of them."""
+    control = np.arange(n) % 2 == 0
+    treated = control.copy()
+    k = round(abs(effect) * n)
+    if effect > 0:
+        treated[np.flatnonzero(~control)[:k]] = True
+    else:
+        treated[np.flatnonzero(control)[:k]] = False
+    return treated.astype(float), control.astype(float)
+
+
+def test_one_seed_gives_the_paired_bootstrap_interval():
+    pair = _pair(0.05)
+    _, (low, high) = hierarchical_bootstrap([pair], _difference, 2000, 0.95, 0)
+    _, (p_low, p_high) = paired_mean_difference(*pair, 2000, 0.95, 0)
+    assert low == pytest.approx(p_low, abs=0.004) and high == pytest.approx(p_high, abs=0.004)
+
+
+def test_the_interval_holds_the_spread_between_seeds():
+    """Seeds at +8, −2 and +8 points: each seed's own interval is tight, the pooled one must
+    reach below the −2 seed's level of evidence (it spans the seeds), unlike pooling the test
+    samples alone."""
+    per_seed = [_pair(0.08), _pair(-0.02), _pair(0.08)]
+    point, (low, high) = hierarchical_bootstrap(per_seed, _difference, 2000, 0.95, 0)
+    assert point == pytest.approx((0.08 - 0.02 + 0.08) / 3, abs=1e-3)
+    assert low < 0.0 < 0.05 < high
+    same = [_pair(0.05)] * 3
+    _, (s_low, s_high) = hierarchical_bootstrap(same, _difference, 2000, 0.95, 0)
+    _, (o_low, o_high) = paired_mean_difference(*_pair(0.05), 2000, 0.95, 0)
+    assert s_high - s_low < o_high - o_low  # identical seeds: three times the samples
+
+
+def test_undefined_draws_are_skipped_and_all_undefined_is_an_error():
+    with pytest.raises(ValueError, match="undefined"):
+        hierarchical_bootstrap([_pair(0.05)], lambda t, c: float("nan"), 10, 0.95, 0)
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "expected"),
+    [([REPLICATED], ""), ([REPLICATED] * 3, STABLE), ([REPLICATED, INCONCLUSIVE], UNSTABLE)],
+)
+def test_agreement(verdicts, expected):
+    assert agreement(verdicts) == expected
+
+
+@pytest.fixture(scope="module")
+def registry(repo):
+    return yaml.safe_load((repo / "workflow" / "report" / "claims.yaml").read_text())
+
+
+def _runs(claim, effects):
+    """pretrain-none (also the control) and the treated model of ``claim`` for one seed per
+    effect; every treated model moved."""
+
+    def run(variant, correct, seed):
+        scores = pd.DataFrame({"correct": correct.astype(bool), "prediction": 1 - correct})
+        group = f"d/simclr/seed{seed}"
+        return RunResult(f"{group}/{variant}", group, variant, {}, {}, [], scores, {}, {}, "")
+
+    runs = []
+    for seed, effect in enumerate(effects):
+        treated, control = _pair(effect)
+        runs.append(run(claim["compare"]["control"], control, seed))
+        runs.append(run(claim["compare"]["treated"], treated, seed))
+    return runs
+
+
+def _improves_claim(registry):
+    return next(
+        c
+        for c in registry["claims"]
+        if "compare" in c
+        and c["rule"]["kind"] == "improves"
+        and c["compare"]["control"] == "pretrain-none"
+    )
+
+
+def test_seeds_of_a_paired_claim_are_one_pooled_row(registry):
+    claim = _improves_claim(registry)
+    clear = claim["rule"]["min_effect"] + 0.06
+    row = claims_table([claim], _runs(claim, [clear] * 3), movement=None).iloc[0]
+    assert row["verdict"] == REPLICATED and row["seeds agree"] == STABLE
+    assert row["decided by"] == TWO_LEVEL and "seed0+seed1+seed2" in row["run"]
+    assert row["per seed"].count(REPLICATED) == 3
+
+
+def test_a_seed_that_reverses_the_effect_leaves_the_claim_unstable(registry):
+    """Two seeds with a clear effect and one with its reverse: never "replicated"."""
+    claim = _improves_claim(registry)
+    clear = claim["rule"]["min_effect"] + 0.06
+    row = claims_table([claim], _runs(claim, [clear, -clear, clear]), movement=None).iloc[0]
+    assert row["verdict"] == INCONCLUSIVE and row["seeds agree"] == UNSTABLE
+    assert CONTRADICTED in row["per seed"]
+
+
+def _auroc_run(seed, auroc_shift, selected_auroc=None):
+    """A run whose Q-Score predicts correctness with a planted strength."""
+    rng = np.random.default_rng(seed)
+    correct = rng.random(2000) < 0.5
+    score = rng.normal(size=2000) + auroc_shift * correct
+    summary = {
+        "share_correct": float(correct.mean()),
+        "metrics": {"q_score": {"auroc": 0.5, "auroc_ci": (0.4, 0.6)}},
+    }
+    if selected_auroc is not None:
+        summary["selected"] = {
+            "share_correct": 0.5,
+            "metrics": {"q_score": {"auroc": selected_auroc, "auroc_ci": (0.0, 0.0)}},
+            "epsilon": 1.0 + seed,
+            "lower_percentile": 50.0,
+            "upper_percentile": 95.0,
+            "validation": {"auroc": 0.7},
+        }
+    scores = pd.DataFrame({"q_score": score, "correct": correct})
+    group = f"d/simclr/seed{seed}"
+    return RunResult(
+        f"{group}/pretrain-none", group, "pretrain-none", summary, {}, [], scores, {}, {}, ""
+    )
+
+
+def _cheap(claim):
+    return {**claim, "rule": {**claim["rule"], "bootstrap_samples": 300}}
+
+
+def test_auroc_claims_pool_the_seeds_per_sample_data(registry):
+    """A strong predictor in every seed is replicated over seeds; a chance-level one is not."""
+    claim = _cheap(next(c for c in registry["claims"] if c["id"] == "qscore-v2-auroc"))
+    strong = claims_table([claim], [_auroc_run(s, 1.5) for s in range(3)]).iloc[0]
+    assert strong["verdict"] == REPLICATED and strong["ours"] > 0.8
+    chance = claims_table([claim], [_auroc_run(s, 0.0) for s in range(3)]).iloc[0]
+    assert chance["verdict"] != REPLICATED
+
+
+def test_selected_epsilon_rows_need_every_seed(registry):
+    """Each seed selects its own ε: the pooled verdict is the seeds' unanimous one."""
+    claim = _cheap(next(c for c in registry["claims"] if c["id"] == "qscore-v2-auroc"))
+    runs = [_auroc_run(s, 1.5, selected_auroc=0.8) for s in range(2)]
+    runs.append(_auroc_run(2, 1.5, selected_auroc=0.5))
+    for run in runs[:2]:
+        run.summary["selected"]["metrics"]["q_score"]["auroc_ci"] = (0.75, 0.85)
+    runs[2].summary["selected"]["metrics"]["q_score"]["auroc_ci"] = (0.45, 0.55)
+    selected = claims_table([claim], runs).iloc[1]
+    assert selected["decided by"] == UNANIMOUS and selected["seeds agree"] == UNSTABLE
+    assert selected["verdict"] == INCONCLUSIVE and "ε = 3" in selected["run"]
