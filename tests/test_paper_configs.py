@@ -32,10 +32,10 @@ CASES = {
         ("config/paper/001_imagenet100.yaml", "config/paper/001_cifar10.yaml"),
         {"prepare_dataset": 1, "pretrain": 8, "finetune": 26} | per_model(34) | REPORT,
     ),
-    # 3 seeds × (plain, per-dimension τ, no ℓ2 norm) + 002's 5 controlled settings × 3 seeds
+    # 3 seeds × (plain, per-dimension τ, no ℓ2 norm, both) + 002's 5 settings × 3 seeds
     "002_cifar10": (
         ("config/paper/002_cifar10.yaml",),
-        {"prepare_dataset": 1, "pretrain": 9, "collapse": 15} | per_model(9) | REPORT,
+        {"prepare_dataset": 1, "pretrain": 12, "collapse": 15} | per_model(12) | REPORT,
     ),
     # 3 datasets × (MLP head, SparseHead, identity head, linear head)
     "003_sparsehead": (
@@ -103,14 +103,9 @@ def test_cpu_scale_cifar10_config_adds_one_model_family_to_the_default(tmp_path)
     }
 
 
-# Claims no config can switch on: a `pending` measurement, or a model no regulariser builds yet
-# (no ℓ2 norm together with per-dimension τ).
-NEEDS_CODE = {"per-dimension-temperature-improves-without-norm"}
-
-
 @pytest.mark.slow  # a Snakemake dry run
 def test_replication_config_runs_every_claim_family_on_three_seeds(tmp_path):
-    # config/replication_cpu.yaml (issue 18): the 14 models per seed (baseline, 8 from-scratch
+    # config/replication_cpu.yaml (issue 18): the 15 models per seed (baseline, 9 from-scratch
     # regularisers, 001's three fine-tunes and 000's two) on seeds 0-2, 002's 5 settings × 3
     # seeds and 004's 3 τ × 4 regularisers × 3 seeds; every claim's models are in the DAG.
     work = copy_workflow(tmp_path / "work")
@@ -119,9 +114,9 @@ def test_replication_config_runs_every_claim_family_on_three_seeds(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert job_counts(result) == (
-        {"prepare_dataset": 1, "pretrain": 27, "finetune": 15, "collapse": 15}
+        {"prepare_dataset": 1, "pretrain": 30, "finetune": 15, "collapse": 15}
         | {"suppression_pretrain": 36, "suppression_readout": 36}
-        | per_model(42)
+        | per_model(45)
         | REPORT
     )
     text = result.stdout + result.stderr
@@ -136,8 +131,6 @@ def test_replication_config_runs_every_claim_family_on_three_seeds(tmp_path):
     missing = {
         claim["id"]: sorted(needed(claim) - produced)
         for claim in registry["claims"]
-        if "pending" not in claim
-        and claim["id"] not in NEEDS_CODE
-        and not needed(claim) <= produced
+        if "pending" not in claim and not needed(claim) <= produced
     }
     assert not missing, missing

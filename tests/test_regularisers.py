@@ -124,12 +124,25 @@ def test_regularisers_that_need_no_train_features_never_compute_them(name, param
 def test_temperature_regulariser_equals_plain_infonce_when_tau_c_equals_tau_s():
     model = _simclr()
     build_regulariser(
-        "temperature", {"tau_content": 0.5, "tau_style": 0.5, "content_fraction": 0.5}
+        "temperature",
+        {"tau_content": 0.5, "tau_style": 0.5, "content_fraction": 0.5, "l2_norm": True},
     ).attach(model)
     g = torch.Generator().manual_seed(1)
     z0, z1 = torch.randn(5, 8, generator=g), torch.randn(5, 8, generator=g)
     torch.testing.assert_close(model.criterion(z0, z1), info_nce(z0, z1, 0.5))
     assert model.criterion.temperature.shape == (8,)
+
+
+def test_per_dimension_temperature_without_the_norm_is_002s_no_norm_variant():
+    """002 Table 2's "w/o norm + diff. τ": with τ_c = τ_s it is the no-ℓ2-norm criterion."""
+    same_tau = {"tau_content": 0.5, "tau_style": 0.5, "content_fraction": 0.5, "l2_norm": False}
+    both = build_regulariser("temperature", same_tau).criterion(0.2, 0, 8)
+    no_norm = build_regulariser("no_l2_norm", {"standardise": True}).criterion(0.5, 0, 8)
+    g = torch.Generator().manual_seed(3)
+    z0, z1 = 3 * torch.randn(6, 8, generator=g), torch.randn(6, 8, generator=g)
+    torch.testing.assert_close(both(z0, z1), no_norm(z0, z1))
+    kept = build_regulariser("temperature", same_tau | {"l2_norm": True}).criterion(0.2, 0, 8)
+    assert not torch.allclose(both(z0, z1), kept(z0, z1))
 
 
 def test_ifm_combines_plain_and_adversarial_losses():
