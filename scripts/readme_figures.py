@@ -4,7 +4,7 @@ Each generated table lives in README.md between ``<!-- figures:<name> -->`` and
 ``<!-- /figures:<name> -->`` and comes from ``docs/snapshots/<name>.json``, a compact copy of the
 numbers the table shows plus their provenance (date, machine, precision, commit). Subcommands:
 
-``snapshot RUN --kind default|all_methods [--name NAME]``
+``snapshot RUN --kind default|all_methods|replication [--name NAME]``
     reads RUN's ``results/`` (result JSONs and their ``provenance`` blocks), ``reports/index.ipynb``
     (the claims' verdict overview) and ``mlflow.db`` (the training jobs' precision) and writes
     ``docs/snapshots/NAME.json`` (NAME defaults to the kind);
@@ -20,7 +20,9 @@ After a default run finished in ``/work/runs/def`` (``make run``), refresh its t
     python scripts/readme_figures.py snapshot /work/runs/def --kind default && \\
         python scripts/readme_figures.py update default
 
-and ``config/all_methods.yaml``'s run the same way with ``--kind all_methods``.
+and ``config/all_methods.yaml``'s run the same way with ``--kind all_methods``,
+``config/replication_cpu.yaml``'s with ``--kind replication`` (its verdicts per paper, decided
+share, unstable rows and the jobs' wall time from ``mlflow.db``).
 ``tests/test_readme_figures.py`` runs ``check`` on the committed README and snapshots.
 """
 
@@ -71,7 +73,10 @@ TRAINING_STAGES = ("pretrain", "finetune")
 #: the verdict overview's row of all papers (src/sslbench/report/presentation.py)
 ALL_PAPERS = "all"
 VERDICTS = ("replicated", "contradicted", "inconclusive", "not run")
-KINDS = ("default", "all_methods")
+DECIDED = ("replicated", "contradicted")
+UNSTABLE = "unstable"
+KINDS = ("default", "all_methods", "replication")
+MS_PER_MINUTE = 60_000
 
 PERCENT = 100
 ACCURACY_DECIMALS = 1  # accuracies in % (55.8 %)
@@ -191,8 +196,9 @@ def collapse_numbers(reader: Reader) -> dict[str, Any]:
     return numbers
 
 
-def verdict_counts(run: Path) -> dict[str, int] | None:
-    """Claims per verdict: the "all papers" row of the report's verdict overview."""
+def verdict_overview(run: Path) -> dict[str, dict[str, int]] | None:
+    """Claims per verdict of every paper's row of the report's verdict overview (and of the row
+    of all papers), with the rows whose seeds disagree (``unstable``) where the report shows it."""
     notebook = run / "reports" / "index.ipynb"
     if not notebook.exists():
         return None
@@ -206,9 +212,33 @@ def verdict_counts(run: Path) -> dict[str, int] | None:
         return None
     header = re.search(r"<thead>(.*?)</thead>", overview.group(0), re.DOTALL)
     columns = re.findall(r'<span class="verdict"[^>]*>([^<]+)</span>', header.group(1))
-    total = re.search(rf'<tr data-paper="{ALL_PAPERS}">(.*?)</tr>', overview.group(0), re.DOTALL)
-    cells = re.findall(r'<td class="num">(\d+)</td>', total.group(1))
-    return {column: int(cell) for column, cell in zip(columns, cells, strict=True)}
+    rows = {}
+    paper_rows = re.findall(r'<tr data-paper="(\w+)">(.*?)</tr>', overview.group(0), re.DOTALL)
+    for paper, row in paper_rows:
+        cells = re.findall(r'<td class="num">(\d+)</td>', row)
+        rows[paper] = {column: int(cell) for column, cell in zip(columns, cells, strict=True)}
+        unstable = re.search(r'<td class="num unstable-count">(\d+)</td>', row)
+        if unstable is not None:
+            rows[paper][UNSTABLE] = int(unstable.group(1))
+    return rows
+
+
+def verdict_counts(run: Path) -> dict[str, int] | None:
+    """Claims per verdict: the "all papers" row of the report's verdict overview."""
+    overview = verdict_overview(run)
+    return None if overview is None else overview[ALL_PAPERS]
+
+
+def job_span(run: Path) -> dict[str, Any] | None:
+    """The run's MLflow jobs: how many, and the wall time from the first job's start to the
+    last one's end (the Snakemake run less its start-up and DAG building)."""
+    store = run / "mlflow.db"
+    if not store.exists():
+        return None
+    query = "select count(*), min(start_time), max(end_time) from runs where status = 'FINISHED'"
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as connection:
+        jobs, start, end = connection.execute(query).fetchone()
+    return {"jobs": jobs, "minutes": (end - start) / MS_PER_MINUTE}
 
 
 def placeholders(n: int) -> str:
@@ -260,6 +290,21 @@ def stamp_provenance(reader: Reader, methods: list[str]) -> dict[str, str]:
     }
 
 
+def replication_numbers(reader: Reader) -> dict[str, Any]:
+    """The replication run (config/replication_cpu.yaml): its verdict overview per paper, its
+    jobs' wall time and the baseline's linear accuracy per seed."""
+    baseline = {}
+    for path in sorted((reader.run / "results" / DATASET / "simclr").glob("seed*/*/eval.json")):
+        evaluation = reader.json(path)  # every model's provenance goes into the stamp
+        if path.parent.name == BASELINE:
+            baseline[path.parent.parent.name] = evaluation["linear_probe_accuracy"]
+    return {
+        "papers": verdict_overview(reader.run),
+        "jobs": job_span(reader.run),
+        "baseline_linear": baseline,
+    }
+
+
 def snapshot(run: Path, kind: str, code_commit: str | None = None) -> dict[str, Any]:
     """The numbers one README table shows, with their provenance; ``code_commit``: the
     project commit a run directory was copied from, where the copy's own git history (which
@@ -274,6 +319,9 @@ def snapshot(run: Path, kind: str, code_commit: str | None = None) -> dict[str, 
             "collapse": collapse_numbers(reader),
             "claims": verdict_counts(run),
         }
+        methods = ["simclr"]
+    elif kind == "replication":
+        data = replication_numbers(reader)
         methods = ["simclr"]
     else:
         data = {"methods": {m: model_numbers(reader, m, BASELINE) for m, _ in METHODS}}
@@ -443,7 +491,34 @@ def claims_rows(claims: dict[str, int] | None) -> list[tuple[str, str]]:
     if claims is None:
         return []
     counts = ", ".join(f"{claims.get(verdict, 0)} {verdict}" for verdict in VERDICTS)
-    return [(f"claims ({sum(claims.values())} rows of the report's verdict overview)", counts)]
+    total = sum(claims.get(verdict, 0) for verdict in VERDICTS)
+    return [(f"claims ({total} rows of the report's verdict overview)", counts)]
+
+
+def replication_rows(snap: dict[str, Any]) -> list[tuple[str, ...]]:
+    """Per paper and for all: the verdict counts, the share decided and the unstable rows."""
+    rows = []
+    for paper, counts in snap["papers"].items():
+        total = sum(counts[verdict] for verdict in VERDICTS)
+        decided = sum(counts[verdict] for verdict in DECIDED)
+        rows.append(
+            (
+                "all papers" if paper == ALL_PAPERS else paper,
+                *(str(counts[verdict]) for verdict in VERDICTS),
+                f"{decided} of {total} ({pct(decided / total)} %)",
+                str(counts.get(UNSTABLE, 0)),
+            )
+        )
+    return rows
+
+
+def replication_caption(snap: dict[str, Any]) -> str:
+    jobs, linear = snap["jobs"], snap["baseline_linear"]
+    accuracies = " / ".join(f"{pct(value)} %" for value in linear.values())
+    return (
+        f"{jobs['jobs']} jobs in {jobs['minutes']:.0f} min (first job's start to last job's end);"
+        f" baseline SimCLR linear probe {accuracies} on seeds {', '.join(linear)}."
+    )
 
 
 def percent_cell(value: float | None) -> str:
@@ -476,6 +551,9 @@ def render(name: str, snap: dict[str, Any]) -> str:
         body = table(
             ("default run, Trifeature shape, SimCLR seed 0", "value"), default_rows(snap), 1
         )
+    elif snap["kind"] == "replication":
+        header = ("paper", *VERDICTS, "decided", "seeds disagree (unstable)")
+        body = replication_caption(snap) + "\n\n" + table(header, replication_rows(snap), 1)
     else:
         header = (
             "method",

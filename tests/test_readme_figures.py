@@ -99,3 +99,45 @@ def test_update_writes_the_render_into_a_readme_copy(tmp_path: Path) -> None:
     readme_figures.main([*args, "update", "default"])
     assert readme_figures.main([*args, "check", "default"]) == 0
     assert readme.read_text().endswith("<!-- /figures:default -->\nend\n")
+
+
+def test_replication_table_from_the_reports_own_overview(tmp_path: Path) -> None:
+    """The overview the report prints (presentation.verdict_overview_html) is read back per
+    paper, with its unstable rows, and rendered with the decided share."""
+    import pandas as pd
+
+    from sslbench.report.presentation import verdict_overview_html
+
+    claims = pd.DataFrame(
+        {
+            "paper": ["001", "001", "001", "004"],
+            "verdict": ["replicated", "contradicted", "inconclusive", "not run"],
+            "seeds agree": ["stable", "unstable", "unstable", ""],
+        }
+    )
+    run = tmp_path / "run"
+    cell = {"outputs": [{"data": {"text/html": [verdict_overview_html(claims)]}}]}
+    write(run / "reports" / "index.ipynb", {"cells": [cell]})
+    overview = readme_figures.verdict_overview(run)
+    assert overview["001"] == {
+        "replicated": 1,
+        "contradicted": 1,
+        "inconclusive": 1,
+        "not run": 0,
+        "unstable": 2,
+    }
+    assert overview["all"]["not run"] == 1
+    snap = {
+        "kind": "replication",
+        "provenance": PROVENANCE,
+        "papers": overview,
+        "jobs": {"jobs": 12, "minutes": 81.4},
+        "baseline_linear": {"seed0": 0.5, "seed1": 0.25},
+    }
+    lines = readme_figures.render("replication", snap).splitlines()
+    assert lines[2] == (
+        "12 jobs in 81 min (first job's start to last job's end); baseline SimCLR linear probe"
+        " 50.0 % / 25.0 % on seeds seed0, seed1."
+    )
+    assert "| 001 | 1 | 1 | 1 | 0 | 2 of 3 (66.7 %) | 2 |" in lines
+    assert "| all papers | 1 | 1 | 1 | 1 | 2 of 4 (50.0 %) | 2 |" in lines

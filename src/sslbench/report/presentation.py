@@ -329,7 +329,7 @@ def verdict_overview_html(claims: pd.DataFrame) -> str:
         n_unstable = int(unstable.sum() if paper == "all" else unstable[paper])
         rows.append(
             f'<tr data-paper="{paper}"><td>{name}</td>{cells}<td>{_bar(row)}</td>'
-            f'<td class="num">{n_unstable}</td></tr>'
+            f'<td class="num unstable-count">{n_unstable}</td></tr>'
         )
     return (
         f'<table class="sslbench" id="verdict-overview"><thead><tr><th>paper</th>{head}'
