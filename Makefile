@@ -48,7 +48,7 @@ test: setup browser cluster lint
 FAST := not integration and not reliability and not cluster and not slow
 
 # One OpenMP thread: the unit tests' models are tiny, and two threads spin-wait for each other
-# when other work shares the 2-core machine (as test_methods.py's one_thread fixture says).
+# when other work shares the 2-core machine (as the one_thread fixture of tests/conftest.py says).
 test-fast: setup
 	MLFLOW_DISABLE_TELEMETRY=true OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m "$(FAST)"
 

@@ -36,3 +36,15 @@ def tiny_pipeline(tmp_path_factory) -> Path:
     result = snakemake(work)
     assert result.returncode == 0, result.stderr[-5000:]
     return work
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread: tiny models gain nothing from two, and two OpenMP threads stall for
+    tens of milliseconds per op when another job shares the 2-core machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -22,8 +22,7 @@ def _conda_pins(path):
 
 def test_conda_envs_match_requirements(repo):
     required = _pins((repo / "requirements.txt").read_text().splitlines())
-    assert required["torch"] == "2.14.1" and required["torchvision"] == "0.29.1"
-    assert required["mlflow"] == "3.17.2"
+    assert {"torch", "torchvision", "mlflow", "snakemake"} <= set(required), "unpinned"
     envs = [repo / "environment.yml", *sorted((repo / "workflow" / "envs").glob("*.yaml"))]
     assert len(envs) >= 2
     for env in envs:
