@@ -11,6 +11,7 @@ REPORT_FILES = (
     "eval.json",
     "history.json",
     "scores.csv",
+    "predictions.csv",
     "representation.json",
     "interpretability.json",
     "gradcam.png",

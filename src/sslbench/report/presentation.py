@@ -101,6 +101,8 @@ def claim_unit(claim: Mapping[str, Any]) -> str:
         return f"Δ {rule['factor']} readout accuracy (fraction)"
     if "representation" in claim:
         return _representation_unit(claim["representation"])
+    if "classwise" in claim:
+        return "lowest − other groups' mean per-class Δ accuracy (fraction)"
     if "compare" in claim:
         outcome = claim["compare"].get("outcome", "correct")
         probe = "k-NN" if outcome == "knn_correct" else "linear-probe"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import yaml
 
 from sslbench.analysis.prediction import changed_share
 from sslbench.io import read_json
+from sslbench.report.classwise import evaluate_classwise_claim
 from sslbench.report.collapse import evaluate_collapse_claim
 from sslbench.report.presentation import claim_unit, decided_by, not_run_detail
 from sslbench.report.representation import evaluate_representation_claim
@@ -42,11 +43,12 @@ class RunResult:
     interpretability: dict[str, Any]
     gradcam: str  # path of the heatmap gallery figure
     class_names: tuple[str, ...] = ()  # names of the evaluated target's classes, in label order
+    predictions: pd.DataFrame = field(default_factory=pd.DataFrame)  # label, correct per sample
 
 
 def load_runs(runs: list[dict[str, str]]) -> list[RunResult]:
     """``runs``: one dict per run with its name, group, variant and output paths (qscore, eval,
-    history, scores, representation, interpretability, gradcam)."""
+    history, scores, representation, interpretability, gradcam, predictions)."""
     return [
         RunResult(
             name=r["name"],
@@ -60,6 +62,7 @@ def load_runs(runs: list[dict[str, str]]) -> list[RunResult]:
             interpretability=read_json(r["interpretability"]),
             gradcam=r["gradcam"],
             class_names=_class_names(r),
+            predictions=pd.read_csv(r["predictions"]),
         )
         for r in runs
     ]
@@ -191,6 +194,19 @@ def reference_variant(treated: str, control: str, movement: dict[str, Any] | Non
     return movement["start"] if treated.split("-")[0] in movement["protocols"] else control
 
 
+def _paired_result(claim: dict[str, Any], pairs: list[tuple[RunResult, RunResult]]) -> dict:
+    """The claim's result over (treated, control) runs: one seed's paired bootstrap, or the
+    pooled two-level one over several seeds (:mod:`sslbench.report.seeds`); 000 Fig. 6's
+    class-wise claim by :mod:`sslbench.report.classwise`."""
+    if "classwise" in claim:
+        return evaluate_classwise_claim(claim, pairs)
+    outcome = claim["compare"].get("outcome", "correct")
+    columns = [(a.scores[outcome].to_numpy(), b.scores[outcome].to_numpy()) for a, b in pairs]
+    if len(columns) == 1:
+        return evaluate_paired_claim(claim, *columns[0])
+    return pooled_paired(claim, columns)
+
+
 def _add_paired_rows(
     claim: dict[str, Any],
     runs: list[RunResult],
@@ -201,20 +217,18 @@ def _add_paired_rows(
     """Paired claims, one row per setting (dataset/method) holding both variants, pooled over
     its seeds (:mod:`sslbench.report.seeds`) from the seeds whose treated model moved."""
     treated, control = claim["compare"]["treated"], claim["compare"]["control"]
-    outcome = claim["compare"].get("outcome", "correct")
     reference = reference_variant(treated, control, movement)
     paired = sorted({g for g, v in by_key if v == treated} & {g for g, v in by_key if v == control})
     for setting in sorted({setting_of(g) for g in paired}):
         groups = [g for g in paired if setting_of(g) == setting]
         results, pairs = [], []
         for group in groups:
-            a, b = by_key[group, treated], by_key[group, control]
-            pair = (a.scores[outcome].to_numpy(), b.scores[outcome].to_numpy())
-            still = moved(a, by_key.get((group, reference)), movement)
-            results.append(still or evaluate_paired_claim(claim, *pair))
+            pair = (by_key[group, treated], by_key[group, control])
+            still = moved(pair[0], by_key.get((group, reference)), movement)
+            results.append(still or _paired_result(claim, [pair]))
             if still is None:
                 pairs.append(pair)
-        pooled = pooled_paired(claim, pairs) if len(groups) > 1 and pairs else None
+        pooled = _paired_result(claim, pairs) if len(groups) > 1 and pairs else None
         if pooled is not None and len(pairs) < len(groups):
             pooled["detail"] += f" (the {len(pairs)} of {len(groups)} seeds whose model moved)"
         result = over_seeds(groups, results, pooled)
