@@ -139,3 +139,47 @@ def test_miou_table_and_gallery_samples_split_correct_from_misclassified():
     assert per_sample_iou(heatmaps, core)["iou_core"] == [1.0, 1.0, 0.0, 0.0]
     np.testing.assert_array_equal(gallery_samples(correct, 1), [0, 1])
     np.testing.assert_array_equal(gallery_samples(correct, 5), [0, 2, 1, 3])
+
+
+def test_class_activation_share_finds_the_class_a_feature_belongs_to():
+    """Feature 0 is in L_i of 90 % of class 1 and 10 % of class 0; feature 2 of nobody."""
+    from sslbench.analysis.classwise import class_activation_share
+
+    labels = np.repeat([0, 1], 10)
+    active = np.zeros((20, 3), dtype=bool)
+    active[10:19, 0] = True
+    active[0, 0] = True
+    active[:, 1] = True
+    shares = class_activation_share(active, labels, np.array([0, 2]), 2)
+    assert shares == {"max_share": [0.9, 0.0], "class": [1, 0]}
+    assert class_activation_share(active, labels, np.array([], dtype=int), 2)["max_share"] == []
+
+
+def test_median_share_claim_needs_every_seed_above_the_threshold():
+    from types import SimpleNamespace
+
+    from sslbench.report.representation import evaluate_representation_claim
+
+    def run(seed, shares):
+        return SimpleNamespace(
+            group=f"d/simclr/seed{seed}",
+            variant="pretrain-none",
+            representation={"discriminative_classes": {"max_share": shares}},
+        )
+
+    claim = {
+        "representation": {
+            "kind": "median_above",
+            "path": "discriminative_classes.max_share",
+            "threshold": 0.8,
+        }
+    }
+
+    def verdict(*per_seed):
+        rows = evaluate_representation_claim(claim, [run(s, v) for s, v in enumerate(per_seed)])
+        return rows[0][1]["verdict"]
+
+    assert verdict([0.9, 0.85, 0.1], [0.95, 0.9, 0.5]) == "replicated"
+    assert verdict([0.3, 0.5, 0.9], [0.2, 0.4, 0.6]) == "contradicted"
+    assert verdict([0.9, 0.85, 0.1], [0.2, 0.4, 0.6]) == "inconclusive"
+    assert verdict([0.9, 0.95], []) == "inconclusive"  # a seed with D empty decides nothing

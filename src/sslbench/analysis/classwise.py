@@ -82,3 +82,20 @@ def lowest_group_gain_gap(
     make an effect-free pair look like a contradiction."""
     gains = group_gains(labels, treated, control, groups)
     return float(gains[0] - gains[1:].mean())
+
+
+def class_activation_share(
+    active: np.ndarray, labels: np.ndarray, features: np.ndarray, n_classes: int
+) -> dict[str, list[float] | list[int]]:
+    """How class-correlated each of ``features`` is (001 Fig. 1's bar plots: "these features
+    activate more than 80 % of particular classes"): for every feature j, the share of each
+    class's samples with j in their highly activating set L_i (``active``, the (N, r) mask of
+    :func:`sslbench.analysis.qscore.highly_activating`), reduced to its largest share and that
+    class."""
+    counts = np.bincount(labels, minlength=n_classes).astype(float)
+    share = np.stack([active[labels == c][:, features].sum(axis=0) for c in range(n_classes)])
+    share = share / np.maximum(counts, 1.0)[:, None]  # (C, K)
+    return {
+        "max_share": share.max(axis=0).tolist() if features.size else [],
+        "class": share.argmax(axis=0).tolist() if features.size else [],
+    }

@@ -115,6 +115,8 @@ def _representation_unit(rule: Mapping[str, Any]) -> str:
         return f"Δ probe accuracy ({rule['a']} − {rule['b']}, fraction)"
     if rule["kind"] == "miou":
         return "Δ mIoU"
+    if rule["kind"] == "median_above":
+        return "median share of its most activated class's samples (fraction)"
     return _path_unit(rule["a"]["path"])
 
 
@@ -132,6 +134,8 @@ def decided_by(claim: Mapping[str, Any]) -> str:
         kind = claim["representation"]["kind"]
         if kind == "miou":
             return "95 % bootstrap interval"
+        if kind == "median_above":
+            return f"{NO_INTERVAL}, every seed"
         if kind == "less_than":
             return "95 % intervals where stored (AUROC, sparsity), else point values; every seed"
         return f"{NO_INTERVAL}, every seed and point"

@@ -11,6 +11,8 @@ Claims are decided per setting (dataset/method) over its seeds:
   every one (contradicted);
 * ``less_than`` — a value of variant ``a`` is below that of variant ``b`` in each seed (by
   separate bootstrap intervals where the values have them);
+* ``median_above`` — the median over features of a per-feature value (e.g. how much of its most
+  activated class a discriminative feature activates) lies above ``threshold`` in every seed;
 * ``miou`` — a bootstrap interval (samples pooled over seeds, :mod:`sslbench.analysis.miou`) of
   a difference of mean IoUs (or of the core IoU and its chance level, the core's area) lies
   above 0 (replicated), below 0 (contradicted) or contains it (inconclusive).
@@ -124,6 +126,29 @@ def less_than_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[str, 
     return rows
 
 
+def median_above_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[str, dict]]:
+    """Per setting: replicated when the median of the per-feature values at ``path`` (of the
+    baseline's representation analysis) lies above ``threshold`` in every seed, contradicted when
+    below it in every seed; a seed without values (D empty) decides nothing."""
+    rows = []
+    settings = by_setting(runs, rule.get("variant", "pretrain-none"))
+    for setting, seed_runs in sorted(settings.items()):
+        values = [lookup(run.representation, rule["path"]) for run in seed_runs]
+        medians = [float(np.median(v)) if len(v) else float("nan") for v in values]
+        holds = [None if np.isnan(m) else m > rule["threshold"] for m in medians]
+        detail = "; ".join(
+            f"{run.group.rsplit('/', 1)[1]}: median {m:.3f} of {len(v)} features"
+            for run, m, v in zip(seed_runs, medians, values, strict=True)
+        )
+        result = {
+            "ours": float(np.nanmean(medians)) if not np.isnan(medians).all() else float("nan"),
+            "detail": f"{detail} (threshold {rule['threshold']:.2f})",
+            "verdict": per_seed_verdict(holds),
+        }
+        rows.append((setting, result))
+    return rows
+
+
 def _miou_label(setting: str, rule: dict[str, Any]) -> str:
     if rule["compare"] == "core_vs_chance":
         return f"{setting}: {rule['group']} core IoU − core area (chance)"
@@ -189,6 +214,8 @@ def evaluate_representation_claim(
         return less_than_verdict(runs, rule)
     if rule["kind"] == "miou":
         return miou_verdict(runs, rule)
+    if rule["kind"] == "median_above":
+        return median_above_verdict(runs, rule)
     raise ValueError(f"claims: unknown representation rule {rule['kind']!r}")
 
 

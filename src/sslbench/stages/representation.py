@@ -14,9 +14,18 @@ import numpy as np
 import pandas as pd
 import torch
 
-from sslbench.analysis.classwise import class_mean_representations, classwise_accuracy, top_features
+from sslbench.analysis.classwise import (
+    class_activation_share,
+    class_mean_representations,
+    classwise_accuracy,
+    top_features,
+)
 from sslbench.analysis.compression import CompressionSpec, compression_curves
-from sslbench.analysis.qscore import discriminative_from_config
+from sslbench.analysis.qscore import (
+    DiscriminativeSpec,
+    discriminative_from_config,
+    highly_activating,
+)
 from sslbench.analysis.spectrum import spectrum_summary
 from sslbench.evaluation.linear_probe import LinearProbeSpec
 from sslbench.io import write_json
@@ -34,7 +43,8 @@ def discriminative_analysis(
     y_test: torch.Tensor,
     params: dict[str, Any],
 ) -> dict[str, Any]:
-    """A on the train set (sorted, 001 Fig. 1), D and the compression curves (001 Fig. 2)."""
+    """A on the train set (sorted, 001 Fig. 1), D, how class-correlated each feature of D is
+    (Fig. 1's bar plots) and the compression curves (001 Fig. 2)."""
     q = params["qscore"]
     a, d = discriminative_from_config(h_train, q)
     cfg = params["compression"]
@@ -46,10 +56,13 @@ def discriminative_analysis(
     )
     probe = LinearProbeSpec(**params["linear_probe"], seed=params["seed"])
     curves = compression_curves(h_train, y_train, h_test, y_test, a, spec, probe)
+    labels = y_train.numpy()
+    active = highly_activating(h_train, DiscriminativeSpec.from_config(q).epsilon)
     return {
         "activation_percentage_sorted": np.sort(a).tolist(),
         "discriminative": d.tolist(),
         "compression": curves,
+        "discriminative_classes": class_activation_share(active, labels, d, int(labels.max()) + 1),
     }
 
 
