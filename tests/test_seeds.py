@@ -102,6 +102,7 @@ def test_seeds_of_a_paired_claim_are_one_pooled_row(registry):
     clear = claim["rule"]["min_effect"] + 0.06
     row = claims_table([claim], _runs(claim, [clear] * 3), movement=None).iloc[0]
     assert row["verdict"] == REPLICATED and row["seeds agree"] == STABLE
+    assert row["why inconclusive"] == ""
     assert row["decided by"] == TWO_LEVEL and "seed0+seed1+seed2" in row["run"]
     assert row["per seed"].count(REPLICATED) == 3
 
@@ -113,6 +114,7 @@ def test_a_seed_that_reverses_the_effect_leaves_the_claim_unstable(registry):
     row = claims_table([claim], _runs(claim, [clear, -clear, clear]), movement=None).iloc[0]
     assert row["verdict"] == INCONCLUSIVE and row["seeds agree"] == UNSTABLE
     assert CONTRADICTED in row["per seed"]
+    assert "interval contains" in row["why inconclusive"]
 
 
 def _auroc_run(seed, auroc_shift, selected_auroc=None):
@@ -164,3 +166,4 @@ def test_selected_epsilon_rows_need_every_seed(registry):
     selected = claims_table([claim], runs).iloc[1]
     assert selected["decided by"] == UNANIMOUS and selected["seeds agree"] == UNSTABLE
     assert selected["verdict"] == INCONCLUSIVE and "ε = 3" in selected["run"]
+    assert selected["why inconclusive"] == "the seeds disagree"

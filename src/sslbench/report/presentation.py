@@ -49,6 +49,7 @@ SHOWN_COLUMNS = (
     "per seed",
     "seeds agree",
     "verdict",
+    "why inconclusive",
 )
 #: Left-aligned text, right-aligned numbers, a coloured verdict; shared by every page
 #: (``!important``: nbconvert's JupyterLab theme right-aligns every cell with a more specific
@@ -144,6 +145,22 @@ def decided_by(claim: Mapping[str, Any]) -> str:
     if claim["rule"]["kind"] == "best_of":
         return "point estimates (contradicted only by another metric's interval)"
     return "95 % bootstrap interval"
+
+
+def why_inconclusive(claim: Mapping[str, Any], result: Mapping[str, Any]) -> str:
+    """Why an inconclusive row is undecided (issue 18: "claims that stay inconclusive say why"):
+    the rule's own reason where it gives one (model did not move, not computable, seeds
+    disagree), else what its kind of evidence leaves open; "" for a decided row."""
+    if result["verdict"] != "inconclusive":
+        return ""
+    if "why" in result:
+        return result["why"]
+    if NO_INTERVAL in result.get("decided by", decided_by(claim)):
+        return "the values fall on both sides of the threshold (across seeds or points)"
+    return (
+        "its 95 % interval contains the claim's minimal effect: the effect is smaller than the"
+        " interval (more seeds or test samples needed)"
+    )
 
 
 # --- which config runs a claim ------------------------------------------------------------

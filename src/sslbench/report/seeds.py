@@ -103,11 +103,13 @@ def unanimous(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         True if r["verdict"] == REPLICATED else False if r["verdict"] == CONTRADICTED else None
         for r in results
     ]
+    verdicts = {r["verdict"] for r in results}
     return {
         "ours": float(np.nanmean([r["ours"] for r in results])),
         "detail": f"pooled as every seed's own verdict (n = {len(results)} seeds)",
         "verdict": per_seed_verdict(holds),
         "decided by": UNANIMOUS,
+        "why": "the seeds disagree" if len(verdicts) > 1 else "every seed is undecided",
     }
 
 

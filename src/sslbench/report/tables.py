@@ -14,7 +14,12 @@ from sslbench.analysis.prediction import changed_share
 from sslbench.io import read_json
 from sslbench.report.classwise import evaluate_classwise_claim
 from sslbench.report.collapse import evaluate_collapse_claim
-from sslbench.report.presentation import claim_unit, decided_by, not_run_detail
+from sslbench.report.presentation import (
+    claim_unit,
+    decided_by,
+    not_run_detail,
+    why_inconclusive,
+)
 from sslbench.report.representation import evaluate_representation_claim
 from sslbench.report.seeds import (
     by_setting,
@@ -95,6 +100,7 @@ def _claim_row(claim: dict[str, Any], run: str, result: dict[str, Any]) -> dict[
         "per seed": result.get("seeds", ""),
         "seeds agree": result.get("agreement", ""),
         "verdict": result["verdict"],
+        "why inconclusive": why_inconclusive(claim, result),
     }
 
 

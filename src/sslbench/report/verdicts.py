@@ -119,6 +119,7 @@ def evaluate_claim(
             "ours": float("nan"),
             "detail": f"not computable: {reason}",
             "verdict": INCONCLUSIVE,
+            "why": "not computable on this model",
         }
     if rule["kind"] == "ci_above":
         threshold = minimal_threshold(rule, summary)
@@ -198,4 +199,5 @@ def did_not_move(changed: float, threshold: float) -> dict[str, Any]:
             f"from its starting model (threshold {threshold:.2%})"
         ),
         "verdict": INCONCLUSIVE,
+        "why": "the treated model did not move from its start",
     }
