@@ -4,7 +4,7 @@ Each generated table lives in README.md between ``<!-- figures:<name> -->`` and
 ``<!-- /figures:<name> -->`` and comes from ``docs/snapshots/<name>.json``, a compact copy of the
 numbers the table shows plus their provenance (date, machine, precision, commit). Subcommands:
 
-``snapshot RUN --kind default|all_methods|replication [--name NAME]``
+``snapshot RUN --kind default|all_methods|replication|cifar10 [--name NAME]``
     reads RUN's ``results/`` (result JSONs and their ``provenance`` blocks), ``reports/index.ipynb``
     (the claims' verdict overview) and ``mlflow.db`` (the training jobs' precision) and writes
     ``docs/snapshots/NAME.json`` (NAME defaults to the kind);
@@ -22,7 +22,8 @@ After a default run finished in ``/work/runs/def`` (``make run``), refresh its t
 
 and ``config/all_methods.yaml``'s run the same way with ``--kind all_methods``,
 ``config/replication_cpu.yaml``'s with ``--kind replication`` (its verdicts per paper, decided
-share, unstable rows and the jobs' wall time from ``mlflow.db``).
+share, unstable rows and the jobs' wall time from ``mlflow.db``), and
+``config/cifar10_cpu.yaml``'s (layered over the default run) with ``--kind cifar10``.
 ``tests/test_readme_figures.py`` runs ``check`` on the committed README and snapshots.
 """
 
@@ -75,7 +76,10 @@ ALL_PAPERS = "all"
 VERDICTS = ("replicated", "contradicted", "inconclusive", "not run")
 DECIDED = ("replicated", "contradicted")
 UNSTABLE = "unstable"
-KINDS = ("default", "all_methods", "replication")
+KINDS = ("default", "all_methods", "replication", "cifar10")
+CIFAR10 = "cifar10"
+#: 000 Table 1's simple metrics shown beside Q-Score v1 (AUROC as predictors of correctness)
+SIMPLE_METRICS = ("z_score_max", "soft_sparsity")
 MS_PER_MINUTE = 60_000
 
 PERCENT = 100
@@ -99,8 +103,8 @@ def read_json(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def model_dir(run: Path, method: str, variant: str) -> Path:
-    return run / "results" / DATASET / method / f"seed{SEED}" / variant
+def model_dir(run: Path, method: str, variant: str, dataset: str = DATASET) -> Path:
+    return run / "results" / dataset / method / f"seed{SEED}" / variant
 
 
 class Reader:
@@ -119,9 +123,12 @@ class Reader:
         return result
 
 
-def model_numbers(reader: Reader, method: str, variant: str) -> dict[str, Any]:
-    """Accuracies, Q-Scores, movement, sparsity and pretraining time of one model."""
-    where = model_dir(reader.run, method, variant)
+def model_numbers(
+    reader: Reader, method: str, variant: str, dataset: str = DATASET
+) -> dict[str, Any]:
+    """Accuracies, Q-Scores (and 000 Table 1's simple metrics), movement, sparsity and
+    pretraining time of one model."""
+    where = model_dir(reader.run, method, variant, dataset)
     numbers: dict[str, Any] = {}
     evaluation = reader.json(where / "eval.json")
     if evaluation is not None:
@@ -131,10 +138,19 @@ def model_numbers(reader: Reader, method: str, variant: str) -> dict[str, Any]:
     if qscore is not None:
         numbers["qscore"] = qscore["metrics"]["q_score"]
         numbers["qscore_v1"] = qscore["metrics"]["q_score_v1"]
+        numbers["simple_metrics"] = {
+            name: qscore["metrics"][name]["auroc"] for name in SIMPLE_METRICS
+        }
         numbers["sparsity_percent"] = qscore["sparsity_percent"]
         selected = qscore["selected"]
         numbers["qscore_selected"] = selected["metrics"]["q_score"] | {
-            key: selected[key] for key in ("epsilon", "lower_percentile", "upper_percentile")
+            key: selected[key]
+            for key in (
+                "epsilon",
+                "lower_percentile",
+                "upper_percentile",
+                "n_discriminative_features",
+            )
         }
     movement = reader.json(where / "movement.json")
     if movement is not None:
@@ -229,15 +245,23 @@ def verdict_counts(run: Path) -> dict[str, int] | None:
     return None if overview is None else overview[ALL_PAPERS]
 
 
-def job_span(run: Path) -> dict[str, Any] | None:
-    """The run's MLflow jobs: how many, and the wall time from the first job's start to the
-    last one's end (the Snakemake run less its start-up and DAG building)."""
+def job_span(run: Path, dataset: str | None = None) -> dict[str, Any] | None:
+    """The run's MLflow jobs (of ``dataset`` only, if given): how many, and the wall time from
+    the first job's start to the last one's end (the Snakemake run less its start-up and DAG
+    building)."""
     store = run / "mlflow.db"
     if not store.exists():
         return None
-    query = "select count(*), min(start_time), max(end_time) from runs where status = 'FINISHED'"
+    query = "select count(*), min(r.start_time), max(r.end_time) from runs r where r.status = ?"
+    args: list[str] = ["FINISHED"]
+    if dataset is not None:
+        query += (
+            " and exists (select 1 from tags t where t.run_uuid = r.run_uuid"
+            " and t.key = 'dataset' and t.value = ?)"
+        )
+        args.append(dataset)
     with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as connection:
-        jobs, start, end = connection.execute(query).fetchone()
+        jobs, start, end = connection.execute(query, args).fetchone()
     return {"jobs": jobs, "minutes": (end - start) / MS_PER_MINUTE}
 
 
@@ -320,6 +344,14 @@ def snapshot(run: Path, kind: str, code_commit: str | None = None) -> dict[str, 
             "claims": verdict_counts(run),
         }
         methods = ["simclr"]
+    elif kind == CIFAR10:
+        variants = [BASELINE] + [v for v, _ in FINETUNES_001] + [v for v, _ in FINETUNES_000]
+        data = {
+            "models": {v: model_numbers(reader, "simclr", v, CIFAR10) for v in variants},
+            "claims": verdict_counts(run),
+            "jobs": job_span(run, CIFAR10),
+        }
+        methods = ["simclr"]
     elif kind == "replication":
         data = replication_numbers(reader)
         methods = ["simclr"]
@@ -379,7 +411,34 @@ def joined(
 
 def default_rows(snap: dict[str, Any]) -> list[tuple[str, str]]:
     """Rows of the default run's table (Trifeature shape, SimCLR seed 0)."""
-    models = snap["models"]
+    rows = model_rows(snap["models"])
+    rows += representation_rows(snap["representation"]) + gradcam_rows(snap["gradcam"])
+    rows += collapse_rows(snap["collapse"]) + claims_rows(snap["claims"])
+    return rows
+
+
+def cifar10_rows(snap: dict[str, Any]) -> list[tuple[str, str]]:
+    """Rows of the CIFAR-10 table (config/cifar10_cpu.yaml over the default run)."""
+    jobs, base = snap["jobs"], snap["models"][BASELINE]
+    metrics = base.get("simple_metrics", {})
+    rows = [
+        (
+            "CIFAR-10 jobs (first job's start to last job's end); SimCLR pretraining",
+            f"{jobs['jobs']} jobs in {jobs['minutes']:.0f} min;"
+            f" {base['pretrain_seconds']:,.0f} s, fastest epoch"
+            f" {base['fastest_epoch_seconds']:.1f} s",
+        ),
+        *model_rows(snap["models"]),
+        (
+            "000 Table 1's simple metrics, AUROC: z-score of max / soft sparsity",
+            " / ".join(num(metrics.get(name)) for name in SIMPLE_METRICS),
+        ),
+    ]
+    return rows + claims_rows(snap["claims"])
+
+
+def model_rows(models: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    """Baseline accuracies, the fine-tunes and the Q-Scores of SimCLR seed 0."""
     base = models[BASELINE]
     labels_001 = " / ".join(label for _, label in FINETUNES_001)
     labels_000 = " / ".join(label for _, label in FINETUNES_000)
@@ -416,7 +475,12 @@ def default_rows(snap: dict[str, Any]) -> list[tuple[str, str]]:
                 f"{interval(base.get('qscore'), 'auroc')} / {num(base['qscore']['auprc'])};"
                 f" {interval(selected, 'auroc')} / {num(selected['auprc'])}"
                 f" (ε = {selected['epsilon']:g}, window"
-                f" {selected['lower_percentile']:g}–{selected['upper_percentile']:g} %)",
+                f" {selected['lower_percentile']:g}–{selected['upper_percentile']:g} %"
+                + (
+                    f", {selected['n_discriminative_features']} discriminative features)"
+                    if "n_discriminative_features" in selected
+                    else ")"
+                ),
             )
         )
         rows.append(
@@ -425,8 +489,6 @@ def default_rows(snap: dict[str, Any]) -> list[tuple[str, str]]:
                 f"{interval(base['qscore_v1'], 'auroc')} / {num(base['qscore_v1']['auprc'])}",
             )
         )
-    rows += representation_rows(snap["representation"]) + gradcam_rows(snap["gradcam"])
-    rows += collapse_rows(snap["collapse"]) + claims_rows(snap["claims"])
     return rows
 
 
@@ -551,6 +613,8 @@ def render(name: str, snap: dict[str, Any]) -> str:
         body = table(
             ("default run, Trifeature shape, SimCLR seed 0", "value"), default_rows(snap), 1
         )
+    elif snap["kind"] == CIFAR10:
+        body = table(("CIFAR-10 at CPU scale, SimCLR seed 0", "value"), cifar10_rows(snap), 1)
     elif snap["kind"] == "replication":
         header = ("paper", *VERDICTS, "decided", "seeds disagree (unstable)")
         body = replication_caption(snap) + "\n\n" + table(header, replication_rows(snap), 1)
