@@ -167,3 +167,14 @@ def test_selected_epsilon_rows_need_every_seed(registry):
     assert selected["decided by"] == UNANIMOUS and selected["seeds agree"] == UNSTABLE
     assert selected["verdict"] == INCONCLUSIVE and "ε = 3" in selected["run"]
     assert selected["why inconclusive"] == "the seeds disagree"
+
+
+def test_rules_on_per_seed_points_show_each_seed_and_mark_disagreement():
+    from sslbench.report.seeds import per_seed_points
+
+    assert per_seed_points(["seed0"], [True]) == {"verdict": REPLICATED}
+    mixed = per_seed_points(["seed0", "seed1", "seed2"], [True, False, None])
+    assert mixed["verdict"] == INCONCLUSIVE and mixed["agreement"] == UNSTABLE
+    assert mixed["seeds"] == "seed0 replicated; seed1 contradicted; seed2 inconclusive"
+    assert mixed["why"] == "the seeds disagree"
+    assert per_seed_points(["a", "b"], [False, False])["agreement"] == STABLE

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from sslbench.io import read_json
-from sslbench.report.verdicts import lookup, per_seed_verdict
+from sslbench.report.seeds import per_seed_points
+from sslbench.report.verdicts import lookup
 
 LOSS_TERMS = ("align", "uniform", "total")
 
@@ -90,20 +91,19 @@ def evaluate_collapse_claim(
             f"seed {x['seed']}: {u:.3f} vs {v:.3f}"
             for (x, _), (u, v) in zip(pairs, values, strict=True)
         )
-        return {
-            "ours": float(ours),
-            "detail": detail,
-            "verdict": per_seed_verdict([u < v for u, v in values]),
-        }
+        seeds = [f"seed{x['seed']}" for x, _ in pairs]
+        holds = [u < v for u, v in values]
+        return {"ours": float(ours), "detail": detail} | per_seed_points(seeds, holds)
     if rule["kind"] == "last_layer_drop":
         if rule["setting"] not in results:
             return None
-        holds, drops = [], []
+        holds, drops, seeds = [], [], []
         for run in results[rule["setting"]]:
+            seeds.append(f"seed{run['seed']}")
             r2 = np.asarray(lookup(run, rule["path"]), dtype=float)
             last, earlier = r2[-2] - r2[-1], r2[0] - r2[-2]
             holds.append(last > earlier)
             drops.append(last)
         detail = f"last-layer drop per seed: {', '.join(f'{d:.3f}' for d in drops)}"
-        return {"ours": float(np.mean(drops)), "detail": detail, "verdict": per_seed_verdict(holds)}
+        return {"ours": float(np.mean(drops)), "detail": detail} | per_seed_points(seeds, holds)
     raise ValueError(f"claims: unknown collapse rule {rule['kind']!r}")

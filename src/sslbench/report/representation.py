@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sslbench.analysis.miou import WITHIN_MODEL, pooled_iou_difference
-from sslbench.report.seeds import by_setting
+from sslbench.report.seeds import by_setting, per_seed_points
 from sslbench.report.verdicts import ci_above, lookup, per_seed_verdict
 
 
@@ -120,8 +120,7 @@ def less_than_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[str, 
         result = {
             "ours": float(np.mean([u[0] for u, _ in pairs])),
             "detail": detail,
-            "verdict": per_seed_verdict([below(u, v) for u, v in pairs]),
-        }
+        } | per_seed_points(seeds, [below(u, v) for u, v in pairs])
         rows.append((f"{setting}: {rule['a']['variant']} vs {rule['b']['variant']}", result))
     return rows
 
@@ -140,11 +139,11 @@ def median_above_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[st
             f"{run.group.rsplit('/', 1)[1]}: median {m:.3f} of {len(v)} features"
             for run, m, v in zip(seed_runs, medians, values, strict=True)
         )
+        seeds = [run.group.rsplit("/", 1)[1] for run in seed_runs]
         result = {
             "ours": float(np.nanmean(medians)) if not np.isnan(medians).all() else float("nan"),
             "detail": f"{detail} (threshold {rule['threshold']:.2f})",
-            "verdict": per_seed_verdict(holds),
-        }
+        } | per_seed_points(seeds, holds)
         rows.append((setting, result))
     return rows
 

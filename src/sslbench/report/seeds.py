@@ -22,6 +22,7 @@ from sslbench.analysis.bootstrap import hierarchical_bootstrap
 from sslbench.analysis.prediction import auroc_auprc, single_class
 from sslbench.report.verdicts import (
     CONTRADICTED,
+    INCONCLUSIVE,
     OUTCOME_NAMES,
     REPLICATED,
     ci_above,
@@ -111,6 +112,22 @@ def unanimous(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "decided by": UNANIMOUS,
         "why": "the seeds disagree" if len(verdicts) > 1 else "every seed is undecided",
     }
+
+
+def per_seed_points(seeds: Sequence[str], holds: Sequence[bool | None]) -> dict[str, Any]:
+    """Verdict, per-seed verdicts and agreement of a rule that decides each seed on its point
+    values (True: the statement holds in that seed, False: it fails, None: undecided) and
+    replicates only when every seed agrees (:func:`per_seed_verdict`)."""
+    verdicts = [REPLICATED if h else INCONCLUSIVE if h is None else CONTRADICTED for h in holds]
+    result: dict[str, Any] = {"verdict": per_seed_verdict(list(holds))}
+    if len(holds) > 1:
+        result |= {
+            "seeds": "; ".join(f"{s} {v}" for s, v in zip(seeds, verdicts, strict=True)),
+            "agreement": agreement(verdicts),
+        }
+        if agreement(verdicts) == UNSTABLE:
+            result["why"] = "the seeds disagree"
+    return result
 
 
 def _interval_detail(name: str, point: float, interval: tuple[float, float], k: int) -> str:
