@@ -111,3 +111,15 @@ def test_groups_cut_on_held_out_samples_show_no_regression_to_the_mean(claim):
     standard_error = np.std(held_out) / np.sqrt(len(held_out))
     assert np.mean(in_sample) > 4 * standard_error  # regression to the mean, if grouped in-sample
     assert abs(np.mean(held_out)) < 3 * standard_error
+
+
+def test_a_class_missing_from_the_measured_half_is_not_computable(claim):
+    rng = np.random.default_rng(0)
+    labels, control = _correct(ACCURACY, rng)
+    keep = labels != 4  # class 4 has no test sample at all
+    runs = [
+        _run(claim["compare"]["control"], labels[keep], control[keep]),
+        _run(claim["compare"]["treated"], labels[keep], control[keep]),
+    ]
+    row = claims_table([claim], runs).iloc[0]
+    assert row["verdict"] == INCONCLUSIVE and "not computable" in row["evidence"]

@@ -22,7 +22,7 @@ import numpy as np
 from sslbench.analysis.bootstrap import hierarchical_bootstrap
 from sslbench.analysis.classwise import accuracy_groups, classwise_accuracy, group_gains
 from sslbench.report.seeds import TWO_LEVEL
-from sslbench.report.verdicts import paired_verdict
+from sslbench.report.verdicts import INCONCLUSIVE, paired_verdict
 
 BOOTSTRAP_SEED = 0
 
@@ -56,6 +56,14 @@ def evaluate_classwise_claim(
     rule, classwise = claim["rule"], claim["classwise"]
     n_classes = int(max(control.predictions["label"].max() for _, control in pairs)) + 1
     per_seed = [held_out_arrays(t, c, classwise, n_classes) for t, c in pairs]
+    missing = [np.setdiff1d(np.arange(n_classes), labels).size for _, _, labels, _ in per_seed]
+    if any(missing):
+        return {
+            "ours": float("nan"),
+            "detail": f"not computable: {max(missing)} class(es) without a measured test sample",
+            "verdict": INCONCLUSIVE,
+            "why": "not computable on this model",
+        }
 
     def gap(*arrays: np.ndarray) -> float:
         gains = _gains(n_classes, *arrays)
