@@ -12,8 +12,8 @@ import mlflow
 import pandas as pd
 
 from sslbench.analysis.qscore_summary import qscore_summary
-from sslbench.io import atomic_path, write_json
-from sslbench.stages.common import with_provenance
+from sslbench.io import atomic_path
+from sslbench.stages.common import publish_json
 from sslbench.stages.evaluate import labelled_features
 from sslbench.tracking import run_name, run_tags, tracked_run
 
@@ -71,8 +71,7 @@ def run(
         mlflow.log_metrics(logged_metrics(summary))
         if not_computable is not None:
             mlflow.set_tag("not_computable", not_computable)
-        write_json(summary_out, with_provenance(summary, params))
-        mlflow.log_artifact(str(summary_out))
+        publish_json(summary_out, summary, params)
     if not_computable is not None:
         log.warning("AUROC/AUPRC not computable: %s", not_computable)
     else:

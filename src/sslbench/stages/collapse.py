@@ -21,10 +21,10 @@ from typing import Any
 
 import mlflow
 
-from sslbench.io import write_json
+from sslbench.stages.common import publish_json
 from sslbench.synthetic.experiment import run_experiment, scalar_metrics
 from sslbench.synthetic.settings import resolve_params
-from sslbench.tracking import run_provenance_tags, tracked_run
+from sslbench.tracking import tracked_run
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,6 @@ def run(params: dict[str, Any], out: Path) -> None:
         start = time.perf_counter()
         results = run_experiment(cfg)
         seconds = time.perf_counter() - start
-        write_json(out, results | {"provenance": run_provenance_tags(cfg)})
+        publish_json(out, results, cfg)
         mlflow.log_metrics({**scalar_metrics(results), "seconds": seconds})
         log.info("%s done in %.1f s", run_name(cfg), seconds)

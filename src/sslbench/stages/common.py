@@ -1,13 +1,16 @@
-"""Helpers shared by the stages: model (re)construction, the evaluation view and provenance."""
+"""Helpers shared by the stages: model (re)construction, the evaluation view, provenance and
+publishing a result (written atomically with its provenance, logged to the job's MLflow run)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import mlflow
 import torch
 
 from sslbench.data.augment import AugmentSpec, augment_spec
+from sslbench.io import write_json
 from sslbench.methods import build_method
 from sslbench.methods.base import SSLMethod
 from sslbench.models.resnet import BackboneSpec, build_backbone
@@ -56,3 +59,12 @@ def with_provenance(
 ) -> dict[str, Any]:
     """``result`` with the job's provenance (machine, precision, versions, commit, hashes)."""
     return result | {"provenance": run_provenance_tags(params, compute)}
+
+
+def publish_json(
+    out: Path, result: dict[str, Any], params: dict[str, Any], compute: Any | None = None
+) -> None:
+    """Write a stage's ``result`` to ``out`` atomically with its provenance and log it as an
+    artifact of the active MLflow run (inside :func:`sslbench.tracking.tracked_run`)."""
+    write_json(out, with_provenance(result, params, compute))
+    mlflow.log_artifact(str(out))

@@ -13,8 +13,8 @@ import torch
 from sslbench.data import sources
 from sslbench.evaluation.knn import KNNSpec, knn_predictions
 from sslbench.evaluation.linear_probe import LinearProbeSpec, linear_probe
-from sslbench.io import atomic_path, write_json
-from sslbench.stages.common import with_provenance
+from sslbench.io import atomic_path
+from sslbench.stages.common import publish_json
 from sslbench.tracking import run_name, run_tags, tracked_run
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def run(
         log.info("linear probe %.4f, k-NN %.4f", probe.accuracy, knn)
         mlflow.log_metrics(metrics)
         result = {**metrics, "target": params["target"], "n_test": len(y_test)}
-        write_json(metrics_out, with_provenance(result, params))
+        publish_json(metrics_out, result, params)
         table = pd.DataFrame(
             {
                 "label": y_test.numpy(),
@@ -79,4 +79,3 @@ def run(
         )
         with atomic_path(predictions_out) as tmp:
             table.to_csv(tmp, index_label="sample")
-        mlflow.log_artifact(str(metrics_out))

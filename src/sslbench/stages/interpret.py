@@ -28,7 +28,7 @@ from sslbench.data import sources
 from sslbench.data.augment import evaluation_view
 from sslbench.figures import gallery, message_figure
 from sslbench.io import write_json
-from sslbench.stages.common import evaluation_spec, load_model, with_provenance
+from sslbench.stages.common import evaluation_spec, load_model, publish_json
 from sslbench.tracking import run_name, run_tags, tracked_run
 
 log = logging.getLogger(__name__)
@@ -108,8 +108,7 @@ def run(
             correct[shown],
             figure_out,
         )
-        write_json(summary_out, with_provenance(summary, params))
-        mlflow.log_artifact(str(summary_out))
+        publish_json(summary_out, summary, params)
         mlflow.log_artifact(str(figure_out))
     for group, row in summary["groups"].items():
         log.info(

@@ -28,8 +28,7 @@ from sslbench.analysis.qscore import (
 )
 from sslbench.analysis.spectrum import spectrum_summary
 from sslbench.evaluation.linear_probe import LinearProbeSpec
-from sslbench.io import write_json
-from sslbench.stages.common import with_provenance
+from sslbench.stages.common import publish_json
 from sslbench.stages.evaluate import labelled_features
 from sslbench.tracking import run_name, run_tags, tracked_run
 
@@ -133,8 +132,7 @@ def run(
             }
             | {"n_discriminative_features": len(result["discriminative"])}
         )
-        write_json(out, with_provenance(result, params))
-        mlflow.log_artifact(str(out))
+        publish_json(out, result, params)
     log.info(
         "effective rank h %.2f / %d, z %.2f / %d; |D| = %d",
         result["spectrum"]["h"]["effective_rank"],

@@ -17,10 +17,9 @@ from sslbench.data import sources
 from sslbench.data.augment import ViewAugment, view_specs
 from sslbench.device import CPU, Compute
 from sslbench.features import extract_features
-from sslbench.io import write_json
 from sslbench.losses.infonce import info_nce
 from sslbench.methods.base import SSLMethod
-from sslbench.stages.common import evaluation_spec, load_model, with_provenance
+from sslbench.stages.common import evaluation_spec, load_model, publish_json
 from sslbench.tracking import run_name, run_tags, tracked_run
 
 log = logging.getLogger(__name__)
@@ -93,8 +92,7 @@ def run(
             {f"{factor}_readout": v["accuracy"] for factor, v in readout.items()}
             | {"heldout_infonce": loss}
         )
-        write_json(out, with_provenance(result, params, compute))
-        mlflow.log_artifact(str(out))
+        publish_json(out, result, params, compute)
     log.info(
         "τ = %s, %s: %s; held-out InfoNCE %.4f",
         result["temperature"],
