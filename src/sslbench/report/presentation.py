@@ -262,6 +262,36 @@ def not_run_detail(
     return f"{reason}; layer {shown} over config/config.yaml to run it"
 
 
+#: The claims table's legend, shown above it on every page (:func:`claims_legend`).
+CLAIMS_LEGEND = (
+    "one row per claim and setting (dataset/method), the paper's number and setting, ours with "
+    "its unit, the evidence, and the verdict computed from our data. Where a setting was trained "
+    "with several seeds, the verdict is pooled over them — a 95 % two-level bootstrap interval "
+    "(seeds, then test samples) where every seed has per-sample data, else every seed's own "
+    "verdict must agree — and **per seed** lists each seed's own verdict; **seeds agree** reads ⚠ "
+    "*unstable* when they differ: such a verdict would have come out differently on another seed. "
+    "An inconclusive row says **why** (the model did not move, the seeds disagree, or the "
+    "interval contains the claim's minimal effect). Verdicts: *replicated* — the claim's rule "
+    "finds the paper's statement in our data; *contradicted* — it finds the opposite; "
+    "*inconclusive* — neither; *not run* — this config produced nothing to test it (the row names "
+    "the config that does; such rows have no number). The **decided by** column says how each "
+    "verdict was reached: claims with a **95 % interval** (bootstrap, paired bootstrap, Student-t "
+    "over seed pairs, Fisher's interval of r) need the whole interval on one side; claims decided "
+    "**without an interval** (002's controlled experiments, 001's compression curves, effective "
+    "ranks, 000's best-of-simple-metrics) need the point values to hold in every seed — they say "
+    '"no interval" or "point values". The **unit** column gives the unit of *ours*; Δ values are '
+    "treated − control, as fractions (0.010 = 1 point). Rules: `workflow/report/claims.yaml`. A "
+    "CPU-scale result is not a paper-scale one: compare the settings. ⚠ in the evidence marks "
+    "numbers whose readouts did not converge."
+)
+
+
+def claims_legend(scope: str) -> str:
+    """The Markdown heading and legend of a claims table; ``scope`` says whose claims it lists
+    (e.g. "Every claim of the five papers")."""
+    return f"## Claims\n{scope}, grouped by paper: {CLAIMS_LEGEND}"
+
+
 # --- HTML ---------------------------------------------------------------------------------
 
 
