@@ -31,6 +31,21 @@ def test_simclr_criterion_equals_lightly_ntxent():
     assert not list(NTXent(0.2).state_dict())  # no buffers: saved SimCLR models keep their keys
 
 
+def test_moco_queue_criterion_equals_lightly_ntxent_with_a_memory_bank():
+    """MoCo's criterion (the one InfoNCE with a queue) gives lightly's NT-Xent with a memory
+    bank of the same keys, for two steps, and enqueues the same normalised keys."""
+    from sslbench.losses.infonce import InfoNCECriterion
+
+    ours = InfoNCECriterion(0.2, queue_size=16, dim=5)
+    lightly = NTXentLoss(0.2, memory_bank_size=(16, 5))
+    lightly.memory_bank.bank = ours.queue.clone()  # the same initial random negatives
+    for step in range(2):
+        query, key = _pairs(n=4, seed=step)
+        query.requires_grad_(True)  # training: both enqueue the keys
+        torch.testing.assert_close(ours(query, key), lightly(query, key))
+        torch.testing.assert_close(ours.queue, lightly.memory_bank.bank)
+
+
 def test_scalar_temperature_equals_lightly_ntxent():
     z0, z1 = _pairs()
     torch.testing.assert_close(info_nce(z0, z1, 0.3), NTXentLoss(0.3)(z0, z1))

@@ -25,17 +25,18 @@ def _info_nce(q, k, negatives, tau):
 def test_mocov2_loss_is_infonce_against_the_queue_and_the_queue_shifts_by_one_batch():
     model = tiny_model("mocov2", queue_size=24)
     views = random_views(8)
-    queue, ptr = model.queue.clone(), int(model.criterion.memory_bank.bank_ptr)
+    queue, ptr = model.queue.clone(), int(model.criterion.queue_ptr)
     loss = model.loss(views)
     query = model.embedding(model.representation(views[0]))
     key = model.key_encoder(views[1])
     assert_close(loss, _info_nce(query, key, queue, 0.2))
     # the batch of keys replaced the oldest 8 entries; the rest is untouched
-    assert int(model.criterion.memory_bank.bank_ptr) == ptr + 8
+    assert int(model.criterion.queue_ptr) == ptr + 8
     assert_close(model.queue[ptr : ptr + 8], F.normalize(key, dim=1))
     assert torch.equal(model.queue[ptr + 8 :], queue[ptr + 8 :])
-    # the queue is saved with the model (lightly registers it as non-persistent)
-    assert torch.equal(model.state_dict()["criterion.memory_bank.bank"], model.queue)
+    # the queue and its position are saved with the model
+    assert torch.equal(model.state_dict()["criterion.queue"], model.queue)
+    assert int(model.state_dict()["criterion.queue_ptr"]) == ptr + 8
 
 
 def test_byol_loss_is_symmetrised_normalised_mse_to_the_target():

@@ -123,6 +123,22 @@ def test_interrupted_run_resumes_to_the_same_weights(images, tmp_path):
         assert torch.equal(a, b), name
 
 
+def test_a_checkpoint_of_another_model_state_is_discarded_not_loaded(images, tmp_path):
+    """A checkpoint whose model state has other entries (written by an older version, e.g.
+    MoCo's queue before it moved into the project's InfoNCE) restarts the run instead of
+    failing in load_state_dict."""
+    one_epoch = dataclasses.replace(SPEC, epochs=1)
+    train(_model(), images, one_epoch, tmp_path)
+    (saved,) = tmp_path.glob("*.pt")
+    state = torch.load(saved, weights_only=True)
+    state["model"]["criterion.memory_bank.bank"] = torch.zeros(4, 8)  # an entry we no longer have
+    torch.save(state, saved)
+    history = train(_model(), images, one_epoch, tmp_path)
+    assert [h["epoch"] for h in history] == [1]
+    rewritten = torch.load(saved, weights_only=True)  # trained again, saved without the entry
+    assert "criterion.memory_bank.bank" not in rewritten["model"]
+
+
 def test_non_finite_loss_stops_with_method_epoch_and_step(images, tmp_path):
     model = _model()
     calls = {"n": 0}

@@ -197,10 +197,10 @@ class InfoNCECriterion(nn.Module):
     @torch.no_grad()
     def _enqueue(self, keys: torch.Tensor) -> None:
         keys = F.normalize(keys, dim=1) if self.normalise else keys
-        n, start = keys.shape[0], int(self.queue_ptr)
-        idx = (torch.arange(n) + start) % self.queue_size
+        # the ring position stays on the device: reading it on the host would wait for a GPU
+        idx = (torch.arange(keys.shape[0], device=keys.device) + self.queue_ptr) % self.queue_size
         self.queue[idx] = keys.detach()
-        self.queue_ptr.fill_((start + n) % self.queue_size)
+        self.queue_ptr.add_(keys.shape[0]).remainder_(self.queue_size)
 
     def forward(self, z0: torch.Tensor, z1: torch.Tensor) -> torch.Tensor:
         if self.standardise_outputs:

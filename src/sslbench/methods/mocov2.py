@@ -5,8 +5,10 @@ Representation Learning").
 A query q = g(f(x₁)) from the online encoder is contrasted with its key k₊ from the momentum
 (key) encoder on the other view and with K negatives from a queue of past keys: InfoNCE,
 L_q = −log exp(q·k₊/τ) / (exp(q·k₊/τ) + Σ_k exp(q·k/τ)) on ℓ2-normalised vectors (MoCo eq. 1),
-computed by lightly's ``NTXentLoss`` with a memory bank of size K (the queue: the keys of each
-step are enqueued, the oldest batch dequeued). The key encoder is the EMA of the online one
+computed by the project's one InfoNCE (:class:`sslbench.losses.infonce.InfoNCECriterion` with a
+queue of K keys: the keys of each step are enqueued, the oldest dequeued; equal to lightly's
+``NTXentLoss`` with a memory bank in tests/test_infonce.py), the same criterion the 002 / 004
+variants put in its place. The key encoder is the EMA of the online one
 (MoCo eq. 2), updated after each optimiser step with τ following a cosine from
 ``base_momentum`` to ``final_momentum`` (solo-learn's CIFAR recipe; the paper keeps 0.999).
 MoCo v2's projector is lightly's ``MoCoProjectionHead`` (Linear–ReLU–Linear, no BatchNorm).
@@ -23,9 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-from lightly.loss import NTXentLoss
 from lightly.models.modules import MoCoProjectionHead
 
+from sslbench.losses.infonce import InfoNCECriterion
 from sslbench.methods.base import SSLMethod
 from sslbench.methods.momentum import MomentumTarget, ema_schedule
 from sslbench.models.resnet import ResNet
@@ -55,20 +57,13 @@ class MoCoV2(SSLMethod):
         super().__init__(backbone, projector)
         self.spec = spec
         self.key_encoder = MomentumTarget([self.backbone, self.projector], ema_schedule(spec))
-        self.criterion = NTXentLoss(
-            temperature=spec.temperature, memory_bank_size=(spec.queue_size, spec.projection_dim)
+        self.criterion = InfoNCECriterion(
+            spec.temperature, queue_size=spec.queue_size, dim=spec.projection_dim
         )
-        # lightly registers the queue as non-persistent; make it part of the checkpoint.
-        bank = self.criterion.memory_bank
-        bank.register_buffer("bank", bank.bank, persistent=True)
-        bank.register_buffer("bank_ptr", bank.bank_ptr, persistent=True)
 
     @property
     def queue(self) -> torch.Tensor:
-        """The queue of past keys (K, projection_dim), ℓ2-normalised (lightly's memory bank, or
-        the ``queue`` buffer of a criterion a regulariser put in its place)."""
-        if hasattr(self.criterion, "memory_bank"):
-            return self.criterion.memory_bank.bank
+        """The queue of past keys (K, projection_dim), ℓ2-normalised."""
         return self.criterion.queue
 
     def loss(self, views: Sequence[torch.Tensor]) -> torch.Tensor:

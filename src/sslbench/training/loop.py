@@ -282,9 +282,13 @@ def _resume(
         return 0, []
     # Loaded to the CPU: load_state_dict copies into the model's and optimiser's devices.
     state = torch.load(checkpoints[-1], weights_only=True, map_location="cpu")
-    # A checkpoint of another config, or one whose optimiser groups this code builds otherwise
-    # (written by an older version), cannot continue this run.
-    if state.get("fingerprint") != fingerprint or not _same_groups(optimizer, state["optimizer"]):
+    # A checkpoint of another config, or one whose optimiser groups or model state this code
+    # builds otherwise (written by an older version), cannot continue this run.
+    if (
+        state.get("fingerprint") != fingerprint
+        or not _same_groups(optimizer, state["optimizer"])
+        or state["model"].keys() != method.state_dict().keys()
+    ):
         log.warning(
             "discarding %d checkpoint(s) of another config in %s", len(checkpoints), checkpoint_dir
         )
