@@ -317,11 +317,18 @@ DOWNSTREAM_OF_EVALUATE = {"evaluate", "qscore", "representation", "interpret"} |
 
 
 def test_editing_one_notebook_reruns_only_the_report(workdir):
+    """The edit is undone afterwards, bytes and modification time, so that the tests sharing
+    the pipeline's outputs do not depend on running before this one."""
     notebook = workdir / "workflow/notebooks/ifm.ipynb"
-    content = json.loads(notebook.read_text())
+    original, stat = notebook.read_bytes(), notebook.stat()
+    content = json.loads(original)
     content["cells"].append({"cell_type": "markdown", "id": "edit", "metadata": {}, "source": "x"})
     notebook.write_text(json.dumps(content))
-    result = snakemake(workdir, "--dry-run")
+    try:
+        result = snakemake(workdir, "--dry-run")
+    finally:
+        notebook.write_bytes(original)
+        os.utime(notebook, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert result.returncode == 0, result.stderr
     assert job_counts(result) == {"report_page": 1, "report": 1, "all": 1}
     assert re.search(r"output: reports/ifm\.html", result.stdout)
