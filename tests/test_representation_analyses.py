@@ -183,3 +183,7 @@ def test_median_share_claim_needs_every_seed_above_the_threshold():
     assert verdict([0.3, 0.5, 0.9], [0.2, 0.4, 0.6]) == "contradicted"
     assert verdict([0.9, 0.85, 0.1], [0.2, 0.4, 0.6]) == "inconclusive"
     assert verdict([0.9, 0.95], []) == "inconclusive"  # a seed with D empty decides nothing
+    older = run(0, [0.9])
+    older.representation = {}  # written before the class shares were stored
+    ((_, result),) = evaluate_representation_claim(claim, [older])
+    assert result["verdict"] == "inconclusive" and "older version" in result["detail"]

@@ -125,6 +125,24 @@ def less_than_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[str, 
     return rows
 
 
+def _has(result: dict[str, Any], path: str) -> bool:
+    try:
+        lookup(result, path)
+    except KeyError:
+        return False
+    return True
+
+
+def _not_stored(path: str) -> dict[str, Any]:
+    """The result of a claim whose value an older representation analysis did not store."""
+    return {
+        "ours": float("nan"),
+        "detail": f"{path} is not in representation.json: it was written by an older version",
+        "verdict": "inconclusive",
+        "why": "not computable on this model (rerun its representation job)",
+    }
+
+
 def median_above_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[str, dict]]:
     """Per setting: replicated when the median of the per-feature values at ``path`` (of the
     baseline's representation analysis) lies above ``threshold`` in every seed, contradicted when
@@ -132,6 +150,9 @@ def median_above_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[st
     rows = []
     settings = by_setting(runs, rule.get("variant", "pretrain-none"))
     for setting, seed_runs in sorted(settings.items()):
+        if not all(_has(run.representation, rule["path"]) for run in seed_runs):
+            rows.append((setting, _not_stored(rule["path"])))
+            continue
         values = [lookup(run.representation, rule["path"]) for run in seed_runs]
         medians = [float(np.median(v)) if len(v) else float("nan") for v in values]
         holds = [None if np.isnan(m) else m > rule["threshold"] for m in medians]

@@ -1,0 +1,109 @@
+"""Compare the claim verdicts of two finished runs, read from their reports (issue 18).
+
+Two uses: the verdicts one config gives on two seed sets (``config/replication_cpu.yaml`` with
+seeds {0, 1, 2} and with {3, 4, 5}: the share of decided claims whose verdict agrees, the
+stability the README reports), and the verdicts that changed between two versions of the code
+or rules (the list a closing note gives). Rows are matched by paper, claim statement and run
+label with the seeds and the per-seed selected ε left out, so that the same claim on the same
+dataset/method matches across seed sets.
+
+    python scripts/compare_verdicts.py RUN_A RUN_B [--changed]
+
+RUN_A and RUN_B are run directories holding ``reports/index.ipynb`` (the executed index
+notebook). Prints the agreement over rows decided (replicated or contradicted) in either run,
+and with ``--changed`` every row whose verdict differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import re
+import sys
+from pathlib import Path
+
+DECIDED = ("replicated", "contradicted")
+#: the columns a row is matched on, and the verdict column, as the claims tables name them
+KEY_COLUMNS = ("claim", "run")
+VERDICT = "verdict"
+SEEDS = re.compile(r"seed\d+(?:\+seed\d+)*")
+SELECTED = " at selected "
+
+
+def notebook_html(run: Path) -> str:
+    """Every HTML output of a run's executed index notebook, joined."""
+    cells = json.loads((run / "reports" / "index.ipynb").read_text())["cells"]
+    return "".join(
+        "".join(output.get("data", {}).get("text/html", []))
+        for cell in cells
+        for output in cell.get("outputs", [])
+    )
+
+
+def _text(cell: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+
+
+def claim_rows(page: str) -> list[dict[str, str]]:
+    """The rows of every per-paper claims table (``id="claims-<paper>"``) as column → text."""
+    rows = []
+    for paper, table in re.findall(r'<table[^>]*id="claims-(\w+)"[^>]*>(.*?)</table>', page, re.S):
+        head = re.search(r"<thead>(.*?)</thead>", table, re.S).group(1)
+        columns = [_text(c) for c in re.findall(r"<th[^>]*>(.*?)</th>", head, re.S)]
+        for body in re.findall(r"<tr>(.*?)</tr>", table.split("</thead>", 1)[1], re.S):
+            cells = [_text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", body, re.S)]
+            rows.append({"paper": paper} | dict(zip(columns, cells, strict=True)))
+    return rows
+
+
+def row_key(row: dict[str, str]) -> tuple[str, str, str]:
+    """Paper, statement and run label without seed names or the per-seed selected ε."""
+    run = row["run"]
+    if SELECTED in run:
+        run = run.split(SELECTED, 1)[0] + " at the selected ε"
+    return row["paper"], row["claim"], SEEDS.sub("seeds", run)
+
+
+def compare(a: list[dict[str, str]], b: list[dict[str, str]]) -> dict[str, object]:
+    """Rows of both runs matched by :func:`row_key`: the pairs whose verdicts differ, and the
+    agreement over the pairs decided in at least one run."""
+    verdicts_a = {row_key(r): r[VERDICT] for r in a}
+    verdicts_b = {row_key(r): r[VERDICT] for r in b}
+    shared = sorted(set(verdicts_a) & set(verdicts_b))
+    decided = [k for k in shared if verdicts_a[k] in DECIDED or verdicts_b[k] in DECIDED]
+    agree = [k for k in decided if verdicts_a[k] == verdicts_b[k]]
+    return {
+        "shared": len(shared),
+        "decided": len(decided),
+        "agree": len(agree),
+        "changed": [
+            (k, verdicts_a[k], verdicts_b[k]) for k in shared if verdicts_a[k] != verdicts_b[k]
+        ],
+        "only_a": sorted(set(verdicts_a) - set(verdicts_b)),
+        "only_b": sorted(set(verdicts_b) - set(verdicts_a)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("run_a", type=Path)
+    parser.add_argument("run_b", type=Path)
+    parser.add_argument("--changed", action="store_true", help="list every changed verdict")
+    args = parser.parse_args(argv)
+    result = compare(claim_rows(notebook_html(args.run_a)), claim_rows(notebook_html(args.run_b)))
+    decided, agree = result["decided"], result["agree"]
+    share = f"{100 * agree / decided:.1f} %" if decided else "—"
+    print(
+        f"{result['shared']} rows in both runs, {decided} decided in at least one:"
+        f" {agree} agree ({share}); {len(result['only_a'])} rows only in A,"
+        f" {len(result['only_b'])} only in B"
+    )
+    if args.changed:
+        for (paper, claim, run), before, after in result["changed"]:
+            print(f"{paper} | {claim} | {run} | {before} → {after}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
