@@ -116,6 +116,12 @@ def test_replication_table_from_the_reports_own_overview(tmp_path: Path) -> None
         }
     )
     run = tmp_path / "run"
+    log = run / ".snakemake" / "log" / "2026-11-26T192101.snakemake.log"
+    log.parent.mkdir(parents=True)
+    log.write_text(
+        "Finished jobid: 1 (Rule: a)\nFinished jobid: 2 (Rule: b)\nElapsed time: 1:26:06.3\n"
+    )
+    assert readme_figures.invocations(run) == [{"jobs": 2, "minutes": 86.1}]
     cell = {"outputs": [{"data": {"text/html": [verdict_overview_html(claims)]}}]}
     write(run / "reports" / "index.ipynb", {"cells": [cell]})
     overview = readme_figures.verdict_overview(run)
@@ -131,13 +137,13 @@ def test_replication_table_from_the_reports_own_overview(tmp_path: Path) -> None
         "kind": "replication",
         "provenance": PROVENANCE,
         "papers": overview,
-        "jobs": {"jobs": 12, "minutes": 81.4},
+        "invocations": [{"jobs": 12, "minutes": 81.4}, {"jobs": 3, "minutes": 2.0}],
         "baseline_linear": {"seed0": 0.5, "seed1": 0.25},
     }
     lines = readme_figures.render("replication", snap).splitlines()
     assert lines[2] == (
-        "12 jobs in 81 min (first job's start to last job's end); baseline SimCLR linear probe"
-        " 50.0 % / 25.0 % on seeds seed0, seed1."
+        "Snakemake invocations: 12 jobs in 81 min; then 3 jobs in 2 min; baseline SimCLR linear"
+        " probe 50.0 % / 25.0 % on seeds seed0, seed1."
     )
     assert "| 001 | 1 | 1 | 1 | 0 | 2 of 3 (66.7 %) | 2 |" in lines
     assert "| all papers | 1 | 1 | 1 | 1 | 2 of 4 (50.0 %) | 2 |" in lines
