@@ -76,6 +76,12 @@ def test_gains_in_the_strongest_third_contradict(claim):
     assert _verdict(claim, [0.0, 0.05, 0.2])["verdict"] == CONTRADICTED
 
 
+def test_a_model_that_loses_least_in_its_weakest_classes_does_not_improve_them(claim):
+    """Every third loses accuracy, the weakest least (a collapsing model): the weakest third
+    gains more than the others, but it does not improve: contradicted, not replicated."""
+    assert _verdict(claim, [-0.2, -0.3, -0.4])["verdict"] == CONTRADICTED
+
+
 def test_no_effect_is_rarely_replicated(claim):
     """Over 100 effect-free pairs, the rule reads "replicated" about as often as its one-sided
     2.5 % (percentile bootstrap: a little more) — never as a rule."""
