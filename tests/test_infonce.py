@@ -46,6 +46,20 @@ def test_moco_queue_criterion_equals_lightly_ntxent_with_a_memory_bank():
         torch.testing.assert_close(ours.queue, lightly.memory_bank.bank)
 
 
+def test_the_queue_takes_keys_computed_under_bf16_autocast():
+    """Under autocast the keys arrive in bf16; the fp32 queue stores them (CI caught the
+    mismatch through the throughput benchmark's MoCo step)."""
+    from sslbench.losses.infonce import InfoNCECriterion
+
+    criterion = InfoNCECriterion(0.2, queue_size=8, dim=5)
+    query, key = _pairs(n=4)
+    query.requires_grad_(True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = criterion(query @ torch.eye(5), key @ torch.eye(5))
+    assert torch.isfinite(loss) and criterion.queue.dtype == torch.float32
+    assert int(criterion.queue_ptr) == 4
+
+
 def test_scalar_temperature_equals_lightly_ntxent():
     z0, z1 = _pairs()
     torch.testing.assert_close(info_nce(z0, z1, 0.3), NTXentLoss(0.3)(z0, z1))

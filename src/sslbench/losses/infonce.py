@@ -199,7 +199,7 @@ class InfoNCECriterion(nn.Module):
         keys = F.normalize(keys, dim=1) if self.normalise else keys
         # the ring position stays on the device: reading it on the host would wait for a GPU
         idx = (torch.arange(keys.shape[0], device=keys.device) + self.queue_ptr) % self.queue_size
-        self.queue[idx] = keys.detach()
+        self.queue[idx] = keys.detach().to(self.queue.dtype)  # keys are bf16 under autocast
         self.queue_ptr.add_(keys.shape[0]).remainder_(self.queue_size)
 
     def forward(self, z0: torch.Tensor, z1: torch.Tensor) -> torch.Tensor:
