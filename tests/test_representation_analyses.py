@@ -187,3 +187,12 @@ def test_median_share_claim_needs_every_seed_above_the_threshold():
     older.representation = {}  # written before the class shares were stored
     ((_, result),) = evaluate_representation_claim(claim, [older])
     assert result["verdict"] == "inconclusive" and "older version" in result["detail"]
+
+
+def test_discriminative_features_are_marked_where_they_sit_on_the_sorted_curve():
+    from sslbench.analysis.qscore import ranks_on_sorted
+
+    a = np.array([0.5, 0.1, 0.9, 0.3])
+    sorted_a, ranks = ranks_on_sorted(a, np.array([0, 3]))
+    assert sorted_a.tolist() == [0.1, 0.3, 0.5, 0.9]
+    assert ranks.tolist() == [1, 2]  # features 3 (A 0.3) and 0 (A 0.5)

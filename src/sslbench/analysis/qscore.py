@@ -215,6 +215,12 @@ def discriminative_features(
     return np.flatnonzero(eligible & (a >= lo) & (a <= hi)).astype(np.int64)
 
 
+def ranks_on_sorted(a: np.ndarray, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``A`` sorted ascending (001 Fig. 1's curve) and the positions of ``features`` on it."""
+    order = np.argsort(a, kind="stable")
+    return a[order], np.flatnonzero(np.isin(order, features))
+
+
 def discriminative_from_config(
     h_train: ArrayLike, cfg: Mapping[str, Any]
 ) -> tuple[np.ndarray, np.ndarray]:

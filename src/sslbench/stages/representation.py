@@ -25,6 +25,7 @@ from sslbench.analysis.qscore import (
     DiscriminativeSpec,
     discriminative_from_config,
     highly_activating,
+    ranks_on_sorted,
 )
 from sslbench.analysis.spectrum import spectrum_summary
 from sslbench.evaluation.linear_probe import LinearProbeSpec
@@ -57,9 +58,12 @@ def discriminative_analysis(
     curves = compression_curves(h_train, y_train, h_test, y_test, a, spec, probe)
     labels = y_train.numpy()
     active = highly_activating(h_train, DiscriminativeSpec.from_config(q).epsilon)
+    a_sorted, d_ranks = ranks_on_sorted(a, d)
     return {
-        "activation_percentage_sorted": np.sort(a).tolist(),
+        "activation_percentage_sorted": a_sorted.tolist(),
         "discriminative": d.tolist(),
+        # where D's features sit on the sorted curve (001 Fig. 1's shaded band, read, not assumed)
+        "discriminative_ranks": d_ranks.tolist(),
         "compression": curves,
         "discriminative_classes": class_activation_share(active, labels, d, int(labels.max()) + 1),
     }
