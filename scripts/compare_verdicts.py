@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import argparse
 import html
-import json
 import re
 import sys
 from pathlib import Path
+
+from readme_figures import index_html
 
 DECIDED = ("replicated", "contradicted")
 #: the columns a row is matched on, and the verdict column, as the claims tables name them
@@ -32,13 +33,12 @@ SELECTED = " at selected "
 
 
 def notebook_html(run: Path) -> str:
-    """Every HTML output of a run's executed index notebook, joined."""
-    cells = json.loads((run / "reports" / "index.ipynb").read_text())["cells"]
-    return "".join(
-        "".join(output.get("data", {}).get("text/html", []))
-        for cell in cells
-        for output in cell.get("outputs", [])
-    )
+    """Every HTML output of a run's executed index notebook, joined (the README generator's
+    reader, :func:`readme_figures.index_html`)."""
+    html = index_html(run)
+    if html is None:
+        raise SystemExit(f"{run}: no reports/index.ipynb (has the report been built?)")
+    return html
 
 
 def _text(cell: str) -> str:

@@ -212,17 +212,25 @@ def collapse_numbers(reader: Reader) -> dict[str, Any]:
     return numbers
 
 
-def verdict_overview(run: Path) -> dict[str, dict[str, int]] | None:
-    """Claims per verdict of every paper's row of the report's verdict overview (and of the row
-    of all papers), with the rows whose seeds disagree (``unstable``) where the report shows it."""
+def index_html(run: Path) -> str | None:
+    """Every HTML output of a run's executed report index (``reports/index.ipynb``), joined;
+    None when the run has no report."""
     notebook = run / "reports" / "index.ipynb"
     if not notebook.exists():
         return None
-    html = "".join(
+    return "".join(
         "".join(output.get("data", {}).get("text/html", []))
         for cell in json.loads(notebook.read_text())["cells"]
         for output in cell.get("outputs", [])
     )
+
+
+def verdict_overview(run: Path) -> dict[str, dict[str, int]] | None:
+    """Claims per verdict of every paper's row of the report's verdict overview (and of the row
+    of all papers), with the rows whose seeds disagree (``unstable``) where the report shows it."""
+    html = index_html(run)
+    if html is None:
+        return None
     overview = re.search(r'<table[^>]*id="verdict-overview".*?</table>', html, re.DOTALL)
     if overview is None:
         return None

@@ -24,10 +24,8 @@ import numpy as np
 
 from sslbench.analysis.bootstrap import hierarchical_bootstrap
 from sslbench.analysis.classwise import accuracy_groups, classwise_accuracy, group_gains
-from sslbench.report.seeds import TWO_LEVEL
+from sslbench.report.seeds import BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED, TWO_LEVEL
 from sslbench.report.verdicts import CONTRADICTED, INCONCLUSIVE, REPLICATED, paired_verdict
-
-BOOTSTRAP_SEED = 0
 
 
 def held_out_arrays(
@@ -42,8 +40,12 @@ def held_out_arrays(
     grouping, measured = order[: labels.size // 2], order[labels.size // 2 :]
     accuracy = classwise_accuracy(labels[grouping], control_correct[grouping] > 0, n_classes)
     groups = accuracy_groups(accuracy, rule["groups"])
-    m = measured
-    return treated_correct[m], control_correct[m], labels[m], groups[labels[m]]
+    return (
+        treated_correct[measured],
+        control_correct[measured],
+        labels[measured],
+        groups[labels[measured]],
+    )
 
 
 def _gains(n_classes: int, treated, control, labels, sample_groups) -> np.ndarray:
@@ -75,7 +77,10 @@ def evaluate_classwise_claim(
         gains = _gains(n_classes, *arrays)
         return float(gains[0] - gains[1:].mean())
 
-    samples, confidence = rule.get("bootstrap_samples", 1000), rule.get("confidence", 0.95)
+    samples, confidence = (
+        rule.get("bootstrap_samples", BOOTSTRAP_SAMPLES),
+        rule.get("confidence", 0.95),
+    )
     # the same resamples for both statistics (one seed for the bootstrap's generator)
     gain, gain_ci = hierarchical_bootstrap(
         per_seed, lowest_gain, samples, confidence, BOOTSTRAP_SEED

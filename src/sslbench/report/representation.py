@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sslbench.analysis.miou import WITHIN_MODEL, pooled_iou_difference
-from sslbench.report.seeds import by_setting, per_seed_points
+from sslbench.report.seeds import by_setting, per_seed_points, seed_of
 from sslbench.report.verdicts import ci_above, lookup, per_seed_verdict
 
 
@@ -109,7 +109,7 @@ def less_than_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[str, 
     a_runs, b_runs = by_setting(runs, rule["a"]["variant"]), by_setting(runs, rule["b"]["variant"])
     rows = []
     for setting in sorted(set(a_runs) & set(b_runs)):
-        seeds = [run.group.rsplit("/", 1)[1] for run in a_runs[setting]]
+        seeds = [seed_of(run.group) for run in a_runs[setting]]
         pairs = [
             (value_with_interval(x, rule["a"]["path"]), value_with_interval(y, rule["b"]["path"]))
             for x, y in zip(a_runs[setting], b_runs[setting], strict=True)
@@ -156,11 +156,11 @@ def median_above_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[st
         values = [lookup(run.representation, rule["path"]) for run in seed_runs]
         medians = [float(np.median(v)) if len(v) else float("nan") for v in values]
         holds = [None if np.isnan(m) else m > rule["threshold"] for m in medians]
+        seeds = [seed_of(run.group) for run in seed_runs]
         detail = "; ".join(
-            f"{run.group.rsplit('/', 1)[1]}: median {m:.3f} of {len(v)} features"
-            for run, m, v in zip(seed_runs, medians, values, strict=True)
+            f"{seed}: median {m:.3f} of {len(v)} features"
+            for seed, m, v in zip(seeds, medians, values, strict=True)
         )
-        seeds = [run.group.rsplit("/", 1)[1] for run in seed_runs]
         result = {
             "ours": float(np.nanmean(medians)) if not np.isnan(medians).all() else float("nan"),
             "detail": f"{detail} (threshold {rule['threshold']:.2f})",
