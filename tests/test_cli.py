@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from sslbench import cli
 from sslbench.cli import STAGES
 
 
@@ -56,6 +58,22 @@ def test_params_that_are_not_a_json_object_are_refused(tmp_path):
         assert result.returncode == 1
         assert "Traceback" not in result.stderr
         assert re.search(r"sslbench pretrain: --params (is not valid JSON|must be)", result.stderr)
+
+
+def test_a_job_logs_its_start_up_apart_from_its_stage(tmp_path, monkeypatch, capsys):
+    """Each job's log splits its time into start-up (imports, device) and the stage's own work,
+    so the per-job overhead of a DAG of small jobs can be read from its logs."""
+
+    def stage(params, out):
+        time.sleep(0.3)
+
+    monkeypatch.setattr(cli, "_stage_function", lambda name: stage)
+    assert cli.main(["collapse", "--params", "{}", "--out", str(tmp_path / "x.json")]) == 0
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if "start-up" in line]
+    startup, seconds = re.search(
+        r"collapse: start-up ([\d.]+) s .*, stage ([\d.]+) s", line
+    ).groups()
+    assert float(seconds) >= 0.3 and float(startup) >= 0.0
 
 
 def test_stage_names_are_the_rule_names(repo):

@@ -14,9 +14,14 @@ import importlib
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+#: When this module was imported (Python itself starts in tens of milliseconds before it): the
+#: start of a job's start-up, which each job logs beside its stage's own time (issue 19: on a GPU
+#: node the tiny DAG's jobs took ~15 s each, whatever their work).
+STARTED = time.perf_counter()
 STAGES: dict[str, tuple[str, ...]] = {
     "prepare_dataset": ("out_dir",),
     "pretrain": ("dataset_dir", "model_out", "history_out"),
@@ -139,7 +144,15 @@ def main(argv: list[str] | None = None) -> int:
                 jobs_per_gpu=args.jobs_per_gpu,
             )
             logging.getLogger("sslbench").info("computing on %s", paths["compute"].device)
-        _stage_function(args.stage)(params, **paths)
+        stage = _stage_function(args.stage)
+        ready = time.perf_counter()
+        stage(params, **paths)
+        logging.getLogger("sslbench").info(
+            "%s: start-up %.1f s (imports, device), stage %.1f s",
+            args.stage,
+            ready - STARTED,
+            time.perf_counter() - ready,
+        )
     except KeyError as err:
         logging.getLogger("sslbench").error("%s", _missing_key(args.stage, err))
         return 1

@@ -41,12 +41,14 @@ import mlflow  # noqa: E402  (telemetry must be off before the import)
 import sqlalchemy.exc  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
 
+from sslbench.io import write_json  # noqa: E402
 from sslbench.provenance import config_hash, job_hash, provenance  # noqa: E402
 
 __all__ = [
     "config_hash",
     "flatten",
     "init_store",
+    "publish_json",
     "run_name",
     "run_provenance_tags",
     "run_tags",
@@ -204,3 +206,19 @@ def tracked_run(
         mlflow.set_tags(run_provenance_tags(params, compute) | dict(tags))
         mlflow.log_params(flatten(params))
         yield run
+
+
+def with_provenance(
+    result: dict[str, Any], params: dict[str, Any], compute: Any | None = None
+) -> dict[str, Any]:
+    """``result`` with the job's provenance (machine, precision, versions, commit, hashes)."""
+    return result | {"provenance": run_provenance_tags(params, compute)}
+
+
+def publish_json(
+    out: Path, result: dict[str, Any], params: dict[str, Any], compute: Any | None = None
+) -> None:
+    """Write a stage's ``result`` to ``out`` atomically with its provenance and log it as an
+    artifact of the active MLflow run (inside :func:`tracked_run`)."""
+    write_json(out, with_provenance(result, params, compute))
+    mlflow.log_artifact(str(out))

@@ -13,9 +13,8 @@ import pandas as pd
 
 from sslbench.analysis.qscore_summary import qscore_summary
 from sslbench.io import atomic_path
-from sslbench.stages.common import publish_json
 from sslbench.stages.evaluate import labelled_features
-from sslbench.tracking import run_name, run_tags, tracked_run
+from sslbench.tracking import publish_json, run_name, run_tags, tracked_run
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,9 @@ from typing import Any
 
 import mlflow
 
-from sslbench.stages.common import publish_json
 from sslbench.synthetic.experiment import run_experiment, scalar_metrics
 from sslbench.synthetic.settings import resolve_params
-from sslbench.tracking import tracked_run
+from sslbench.tracking import publish_json, tracked_run
 
 log = logging.getLogger(__name__)
 

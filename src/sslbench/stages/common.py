@@ -1,22 +1,20 @@
-"""Helpers shared by the stages: model (re)construction, the evaluation view, provenance and
-publishing a result (written atomically with its provenance, logged to the job's MLflow run)."""
+"""Helpers shared by the network stages: model (re)construction and the evaluation view.
+(Publishing a result lives in :mod:`sslbench.tracking`, so analysis-only stages do not import
+the methods, regularisers and torchvision just to write a JSON.)"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import torch
 
 from sslbench.data.augment import AugmentSpec, augment_spec
-from sslbench.io import write_json
 from sslbench.methods import build_method
 from sslbench.methods.base import SSLMethod
 from sslbench.models.resnet import BackboneSpec, build_backbone
 from sslbench.regularisers import build_regulariser
 from sslbench.regularisers.base import Regulariser
-from sslbench.tracking import run_provenance_tags
 
 NO_REGULARISER = {"name": "none", "params": {}}
 
@@ -52,19 +50,3 @@ def load_model(path: Path) -> tuple[SSLMethod, dict[str, Any]]:
     regulariser_from_params(saved["params"]).attach(model)
     model.load_state_dict(saved["state_dict"])
     return model, saved["params"]
-
-
-def with_provenance(
-    result: dict[str, Any], params: dict[str, Any], compute: Any | None = None
-) -> dict[str, Any]:
-    """``result`` with the job's provenance (machine, precision, versions, commit, hashes)."""
-    return result | {"provenance": run_provenance_tags(params, compute)}
-
-
-def publish_json(
-    out: Path, result: dict[str, Any], params: dict[str, Any], compute: Any | None = None
-) -> None:
-    """Write a stage's ``result`` to ``out`` atomically with its provenance and log it as an
-    artifact of the active MLflow run (inside :func:`sslbench.tracking.tracked_run`)."""
-    write_json(out, with_provenance(result, params, compute))
-    mlflow.log_artifact(str(out))

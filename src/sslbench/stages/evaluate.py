@@ -14,8 +14,7 @@ from sslbench.data import sources
 from sslbench.evaluation.knn import KNNSpec, knn_predictions
 from sslbench.evaluation.linear_probe import LinearProbeSpec, linear_probe
 from sslbench.io import atomic_path
-from sslbench.stages.common import publish_json
-from sslbench.tracking import run_name, run_tags, tracked_run
+from sslbench.tracking import publish_json, run_name, run_tags, tracked_run
 
 log = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ from sslbench.data import sources
 from sslbench.data.augment import evaluation_view
 from sslbench.figures import gallery, message_figure
 from sslbench.io import write_json
-from sslbench.stages.common import evaluation_spec, load_model, publish_json
-from sslbench.tracking import run_name, run_tags, tracked_run
+from sslbench.stages.common import evaluation_spec, load_model
+from sslbench.tracking import publish_json, run_name, run_tags, tracked_run
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,8 @@ from sslbench.analysis.qscore import (
 )
 from sslbench.analysis.spectrum import spectrum_summary
 from sslbench.evaluation.linear_probe import LinearProbeSpec
-from sslbench.stages.common import publish_json
 from sslbench.stages.evaluate import labelled_features
-from sslbench.tracking import run_name, run_tags, tracked_run
+from sslbench.tracking import publish_json, run_name, run_tags, tracked_run
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from sslbench.device import CPU, Compute
 from sslbench.features import extract_features
 from sslbench.losses.infonce import info_nce
 from sslbench.methods.base import SSLMethod
-from sslbench.stages.common import evaluation_spec, load_model, publish_json
-from sslbench.tracking import run_name, run_tags, tracked_run
+from sslbench.stages.common import evaluation_spec, load_model
+from sslbench.tracking import publish_json, run_name, run_tags, tracked_run
 
 log = logging.getLogger(__name__)
 
