@@ -4,7 +4,7 @@ Each generated table lives in README.md between ``<!-- figures:<name> -->`` and
 ``<!-- /figures:<name> -->`` and comes from ``docs/snapshots/<name>.json``, a compact copy of the
 numbers the table shows plus their provenance (date, machine, precision, commit). Subcommands:
 
-``snapshot RUN --kind default|all_methods|replication|cifar10 [--name NAME]``
+``snapshot RUN --kind default|all_methods|replication|cifar10|gpu [--name NAME]``
     reads RUN's ``results/`` (result JSONs and their ``provenance`` blocks), ``reports/index.ipynb``
     (the claims' verdict overview) and ``mlflow.db`` (the training jobs' precision) and writes
     ``docs/snapshots/NAME.json`` (NAME defaults to the kind);
@@ -23,7 +23,9 @@ After a default run finished in ``/work/runs/def`` (``make run``), refresh its t
 and ``config/all_methods.yaml``'s run the same way with ``--kind all_methods``,
 ``config/replication_cpu.yaml``'s with ``--kind replication`` (its verdicts per paper, decided
 share, unstable rows and the jobs' wall time from ``mlflow.db``), and
-``config/cifar10_cpu.yaml``'s (layered over the default run) with ``--kind cifar10``.
+``config/cifar10_cpu.yaml``'s (layered over the default run) with ``--kind cifar10``. For
+``--kind gpu``, RUN is the folder of ``benchmarks/gpu_check.sh``'s outputs (its ``$OUT``; the
+files of several device calls may be gathered in one folder, their summary lines appended).
 ``tests/test_readme_figures.py`` runs ``check`` on the committed README and snapshots.
 """
 
@@ -76,11 +78,20 @@ ALL_PAPERS = "all"
 VERDICTS = ("replicated", "contradicted", "inconclusive", "not run")
 DECIDED = ("replicated", "contradicted")
 UNSTABLE = "unstable"
-KINDS = ("default", "all_methods", "replication", "cifar10")
+KINDS = ("default", "all_methods", "replication", "cifar10", "gpu")
 CIFAR10 = "cifar10"
+GPU = "gpu"
+#: benchmarks/gpu.py's SimCLR rows beyond the pipeline's own: (variant, label), in table order.
+GPU_VARIANTS = (
+    ("contiguous", "SimCLR, default (contiguous) layout"),
+    ("compiled", "SimCLR, compiled"),
+)
+THOUSANDS = 1000
 #: 000 Table 1's simple metrics shown beside Q-Score v1 (AUROC as predictors of correctness)
 SIMPLE_METRICS = ("z_score_max", "soft_sparsity")
 MS_PER_MINUTE = 60_000
+CIFAR10_TRAIN_IMAGES = 50_000
+VIEWS_PER_IMAGE = 2  # SimCLR's two views
 
 PERCENT = 100
 ACCURACY_DECIMALS = 1  # accuracies in % (55.8 %)
@@ -356,10 +367,71 @@ def replication_numbers(reader: Reader) -> dict[str, Any]:
     }
 
 
+def gpu_check_snapshot(check: Path, code_commit: str | None) -> dict[str, Any]:
+    """``benchmarks/gpu_check.sh``'s outputs: the device (``summary.txt``), every step's exit
+    and seconds, ``benchmarks/gpu.py``'s rows, the CIFAR-10 run through the DAG (accuracies,
+    epochs, each job's start-up and stage seconds) and the tiny DAG's jobs."""
+    card, python_torch_cuda, recorded_commit, *lines = (
+        (check / "summary.txt").read_text().splitlines()
+    )
+    gpu, driver, _memory = card.split(", ")
+    python, torch_version, cuda = python_torch_cuda.split()
+    steps = {}
+    for line in lines:
+        found = re.fullmatch(r"(\w+): exit (\d+) after (\d+) s", line)
+        if found:
+            steps[found[1]] = {"exit": int(found[2]), "seconds": int(found[3])}
+    bench = json.loads((check / "benchmark.json").read_text())
+    evaluation = json.loads((check / "cifar10_eval.json").read_text())
+    epochs = re.findall(r"epoch (\d+)/\d+ step", (check / "cifar10_pretrain.log").read_text())
+    tiny_done = re.findall(r"(\d+) of (\d+) steps", (check / "tiny_dag.log").read_text())[-1]
+    newest = max((check / name).stat().st_mtime for name in ("benchmark.json", "cifar10_eval.json"))
+    return {
+        "kind": GPU,
+        "provenance": {
+            "date": datetime.datetime.fromtimestamp(newest, datetime.UTC).date().isoformat(),
+            "machine": f"one {gpu} (driver {driver}, CUDA {cuda}, torch {torch_version},"
+            f" Python {python})",
+            "precision": "bf16 autocast, channels_last",
+            "commit": code_commit or recorded_commit,
+        },
+        "steps": steps,
+        "peak_tflops": bench["peak_flops"] / 1e12,
+        "benchmark": bench["rows"],
+        "cifar10": {
+            "linear": evaluation["linear_probe_accuracy"],
+            "knn": evaluation["knn_accuracy"],
+            "epochs": int(epochs[-1]),
+            "jobs": job_seconds(check / "cifar10_jobs.tsv"),
+        },
+        "tiny_dag": {"done": int(tiny_done[0]), "total": int(tiny_done[1])}
+        | {"jobs": job_seconds(check / "tiny_jobs.tsv")},
+    }
+
+
+def job_seconds(tsv: Path) -> dict[str, dict[str, float]]:
+    """Per rule, from gpu_check.sh's ``rule, job, start-up s, stage s`` lines: the jobs that
+    finished and their mean start-up and stage seconds."""
+    by_rule: dict[str, list[tuple[float, float]]] = {}
+    for line in tsv.read_text().splitlines():
+        rule, _job, startup, stage = line.split("\t")
+        by_rule.setdefault(rule, []).append((float(startup), float(stage)))
+    return {
+        rule: {
+            "jobs": len(times),
+            "startup": statistics.mean(t[0] for t in times),
+            "stage": statistics.mean(t[1] for t in times),
+        }
+        for rule, times in sorted(by_rule.items())
+    }
+
+
 def snapshot(run: Path, kind: str, code_commit: str | None = None) -> dict[str, Any]:
     """The numbers one README table shows, with their provenance; ``code_commit``: the
     project commit a run directory was copied from, where the copy's own git history (which
     its results record) does not name it."""
+    if kind == GPU:
+        return gpu_check_snapshot(run, code_commit)
     reader = Reader(run)
     if kind == "default":
         variants = [BASELINE] + [v for v, _ in FINETUNES_001] + [v for v, _ in FINETUNES_000]
@@ -637,6 +709,55 @@ def all_methods_rows(snap: dict[str, Any]) -> list[tuple[str, ...]]:
     return rows
 
 
+def gpu_rows(snap: dict[str, Any]) -> list[tuple[str, ...]]:
+    """Every method's in-loop and model-only views/s and the model step's TFLOP/s (share of
+    the card's measured bf16 peak), then SimCLR's layout and compile variants."""
+    rows = {(r["method"], r["variant"], r["step"]): r for r in snap["benchmark"]}
+
+    def row(label: str, method: str, variant: str) -> tuple[str, ...]:
+        in_loop, model = rows[method, variant, "in_loop"], rows[method, variant, "model"]
+        return (
+            label,
+            f"{in_loop['views_per_s']:,.0f}",
+            f"{model['views_per_s']:,.0f}",
+            f"{model['tflops']:.0f} ({pct(model['share_of_peak'])} %)",
+            in_loop["host_syncs"],
+        )
+
+    return [row(label, method, "pipeline") for method, label in METHODS] + [
+        row(label, "simclr", variant) for variant, label in GPU_VARIANTS
+    ]
+
+
+def dag_jobs(jobs: dict[str, dict[str, float]]) -> str:
+    """'pretrain 1 × 11.9 + 289.5 s; …': per rule, jobs × mean start-up + mean stage seconds."""
+    return "; ".join(
+        f"{rule} {t['jobs']:.0f} × {t['startup']:.1f} + {t['stage']:.1f} s"
+        for rule, t in jobs.items()
+    )
+
+
+def gpu_dag_rows(snap: dict[str, Any]) -> list[tuple[str, str]]:
+    cifar, tiny, steps = snap["cifar10"], snap["tiny_dag"], snap["steps"]
+    pretrain = cifar["jobs"]["pretrain"]["stage"]
+    views = cifar["epochs"] * CIFAR10_TRAIN_IMAGES * VIEWS_PER_IMAGE
+    return [
+        (
+            f"SimCLR on all of CIFAR-10, {cifar['epochs']} epochs: prepare → probe (wall);"
+            " pretraining stage",
+            f"{steps['cifar10']['seconds']} s; {pretrain:.0f} s"
+            f" ({views / pretrain / THOUSANDS:.1f} k views/s)",
+        ),
+        ("its linear probe / 20-NN", f"{pct(cifar['linear'])} % / {pct(cifar['knn'])} %"),
+        ("its jobs: start-up (imports, device) + stage, mean s", dag_jobs(cifar["jobs"])),
+        (
+            "tiny DAG (config/test.yaml), jobs done in its time limit",
+            f"{tiny['done']} of {tiny['total']} in {steps['tiny_dag']['seconds']} s",
+        ),
+        ("its jobs: start-up + stage, mean s", dag_jobs(tiny["jobs"])),
+    ]
+
+
 def render(name: str, snap: dict[str, Any]) -> str:
     """The Markdown of one README region: the stamp line, a blank line, the table."""
     if snap["kind"] == "default":
@@ -645,6 +766,16 @@ def render(name: str, snap: dict[str, Any]) -> str:
         )
     elif snap["kind"] == CIFAR10:
         body = table(("CIFAR-10 at CPU scale, SimCLR seed 0", "value"), cifar10_rows(snap), 1)
+    elif snap["kind"] == GPU:
+        header = (
+            "benchmarks/gpu.py, batch 512",
+            "in-loop views/s",
+            "model views/s",
+            f"model TFLOP/s (of {snap['peak_tflops']:.0f})",
+            "host syncs in a step",
+        )
+        body = table(header, gpu_rows(snap), 1) + "\n\n"
+        body += table(("through the DAG", "value"), gpu_dag_rows(snap), 1)
     elif snap["kind"] == "replication":
         header = ("paper", *VERDICTS, "decided", "seeds disagree (unstable)")
         body = replication_caption(snap) + "\n\n" + table(header, replication_rows(snap), 1)

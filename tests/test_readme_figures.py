@@ -147,3 +147,38 @@ def test_replication_table_from_the_reports_own_overview(tmp_path: Path) -> None
     )
     assert "| 001 | 1 | 1 | 1 | 0 | 2 of 3 (66.7 %) | 2 |" in lines
     assert "| all papers | 1 | 1 | 1 | 1 | 2 of 4 (50.0 %) | 2 |" in lines
+
+
+def test_gpu_table_from_a_gpu_check_folder(tmp_path: Path) -> None:
+    """benchmarks/gpu_check.sh's outputs (summary, benchmark rows, the DAG runs' logs and job
+    times) become the GPU table: views/s per method, the CIFAR-10 run's rate and accuracy, and
+    each rule's start-up apart from its stage."""
+    check = tmp_path / "check"
+    check.mkdir()
+    (check / "summary.txt").write_text(
+        "NVIDIA H100 80GB HBM3, 580.1, 81559 MiB\n3.12.3 2.11.0+cu130 13.0\nabc1234\n"
+        "steps: benchmark tiny_dag\nbenchmark: exit 0 after 68 s\ntiny_dag: exit 124 after 150 s\n"
+        "cifar10: exit 0 after 400 s\n"
+    )
+    rows = [
+        {"method": method, "variant": variant, "step": step, "views_per_s": 40_000.0}
+        | {"tflops": 100.0, "share_of_peak": 0.125, "host_syncs": "none"}
+        for method, _ in readme_figures.METHODS
+        for variant in ("pipeline", "contiguous", "compiled")
+        for step in ("in_loop", "model")
+    ]
+    write(check / "benchmark.json", {"peak_flops": 8e14, "rows": rows})
+    write(check / "cifar10_eval.json", {"linear_probe_accuracy": 0.8, "knn_accuracy": 0.75})
+    (check / "cifar10_pretrain.log").write_text("x INFO epoch 50/50 step 97/97 loss 3.3 1 img/s\n")
+    (check / "cifar10_jobs.tsv").write_text("pretrain\tcifar10/simclr\t12.0\t200.0\n")
+    (check / "tiny_dag.log").write_text("1 of 9 steps (11%) done\n3 of 9 steps (33%) done\n")
+    (check / "tiny_jobs.tsv").write_text("evaluate\ta\t8.0\t1.0\nevaluate\tb\t6.0\t3.0\n")
+    snap = readme_figures.snapshot(check, "gpu", "def5678")
+    assert snap["provenance"]["commit"] == "def5678"
+    table = readme_figures.render("gpu", json.loads(json.dumps(snap)))
+    assert "one NVIDIA H100 80GB HBM3 (driver 580.1, CUDA 13.0" in table
+    assert "| SimCLR | 40,000 | 40,000 | 100 (12.5 %) | none |" in table
+    assert "| 400 s; 200 s (25.0 k views/s) |" in table  # 50 epochs × 100,000 views / 200 s
+    assert "| 80.0 % / 75.0 % |" in table
+    assert "| 3 of 9 in 150 s |" in table
+    assert "| evaluate 2 × 7.0 + 2.0 s |" in table

@@ -4,9 +4,9 @@ for Self-Supervised Learning").
 On the embeddings Z, Z′ of the two views (n × d): ℓ = λ·s(Z, Z′) + μ·[v(Z) + v(Z′)] +
 ν·[c(Z) + c(Z′)] (eq. 6), with invariance s = mean squared distance (eq. 5), variance
 v = mean_j max(0, 1 − √(Var(z_j) + ε)) (eq. 1) and covariance c = Σ_{i≠j} C(Z)²_ij / d
-(eqs. 3–4). Lightly's ``VICRegLoss`` computes it, halving the variance term as the authors'
-code does; the projector is lightly's ``VICRegProjectionHead`` (3 layers, BN–ReLU on the
-first two).
+(eqs. 3–4), computed by :class:`sslbench.losses.vicreg.VICRegCriterion` (equal to lightly's
+``VICRegLoss`` without its per-step host sync); the projector is lightly's
+``VICRegProjectionHead`` (3 layers, BN–ReLU on the first two).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-from lightly.loss import VICRegLoss
 from lightly.models.modules.heads import VICRegProjectionHead
 
+from sslbench.losses.vicreg import VICRegCriterion
 from sslbench.methods.base import SSLMethod
 from sslbench.models.resnet import ResNet
 
@@ -42,10 +42,8 @@ class VICReg(SSLMethod):
             backbone.output_dim, spec.projection_hidden_dim, spec.projection_dim
         )
         super().__init__(backbone, projector)
-        self.criterion = VICRegLoss(
-            lambda_param=spec.invariance_weight,
-            mu_param=spec.variance_weight,
-            nu_param=spec.covariance_weight,
+        self.criterion = VICRegCriterion(
+            spec.invariance_weight, spec.variance_weight, spec.covariance_weight
         )
 
     def loss(self, views: Sequence[torch.Tensor]) -> torch.Tensor:
