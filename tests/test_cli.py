@@ -85,3 +85,23 @@ def test_stage_names_are_the_rule_names(repo):
 
 def _rule_text(repo: Path) -> str:
     return "\n".join(p.read_text() for p in sorted((repo / "workflow/rules").glob("*.smk")))
+
+
+@pytest.mark.slow  # one Python process per stage, each importing torch
+def test_stages_import_only_what_they_use():
+    """Start-up bounds a DAG of small jobs (issue 19: ~8 s of a tiny analysis job's ~15 s on a
+    GPU node went to imports): analysis-only stages never import the methods' lightly and
+    torchvision, and network stages never import scikit-learn."""
+    heavy = {
+        "evaluate": ("torchvision", "lightly"),
+        "analyse": ("torchvision", "lightly"),
+        "representation": ("torchvision", "lightly"),
+        "collapse": ("torchvision", "lightly"),
+        "pretrain": ("sklearn",),
+        "features": ("sklearn",),
+        "finetune": ("sklearn",),
+    }
+    for module, absent in heavy.items():
+        probe = f"import sys, sslbench.stages.{module}; print(*sorted(sys.modules))"
+        loaded = set(subprocess.check_output([sys.executable, "-c", probe], text=True).split())
+        assert not loaded & set(absent), f"sslbench.stages.{module} imports {loaded & set(absent)}"

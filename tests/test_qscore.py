@@ -244,7 +244,7 @@ WINDOWS = [(50.0, 95.0), (0.0, 100.0)]
 
 
 def test_epsilon_grid_finds_the_planted_epsilon_and_counts_ties() -> None:
-    from sslbench.analysis.qscore import epsilon_window_grid, select_epsilon_window
+    from sslbench.analysis.epsilon_selection import epsilon_window_grid, select_epsilon_window
 
     h, _, has = planted(2000, 0)
     rows = epsilon_window_grid(h[:1500], h[1500:], has[1500:], EPSILONS, WINDOWS, True)
@@ -284,7 +284,7 @@ def test_selection_uses_the_train_split_only(monkeypatch) -> None:
     import torch
 
     from sslbench.analysis import qscore_summary
-    from sslbench.analysis.qscore import select_epsilon_window
+    from sslbench.analysis.epsilon_selection import select_epsilon_window
 
     h_train, y_train, _ = planted(1500, 1)
     seen = []

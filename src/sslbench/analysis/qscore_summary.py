@@ -18,15 +18,13 @@ import pandas as pd
 import torch
 
 from sslbench.analysis.bootstrap import bootstrap_mean_difference
-from sslbench.analysis.prediction import predictor_stats, predictor_table, single_class
-from sslbench.analysis.qscore import (
-    discriminative_from_config,
+from sslbench.analysis.epsilon_selection import (
     epsilon_window_grid,
-    highly_activating,
-    q_score,
     select_epsilon_window,
     validation_split,
 )
+from sslbench.analysis.prediction import predictor_stats, predictor_table, single_class
+from sslbench.analysis.qscore import discriminative_from_config, highly_activating, q_score
 from sslbench.analysis.quality_metrics import make_quality_metrics
 from sslbench.evaluation.linear_probe import LinearProbeSpec, linear_probe
 
