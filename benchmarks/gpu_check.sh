@@ -5,7 +5,8 @@
 #   BUNDLE=.whl-bundle OUT=gpu_check STEPS="benchmark tiny_dag" bash benchmarks/gpu_check.sh
 # STEPS (any of, in this order): benchmark — benchmarks/gpu.py (all methods, layouts, compiled
 # SimCLR); tiny_dag — the tiny DAG (config/test.yaml) with TINY_JOBS_PER_GPU jobs sharing the
-# GPU, then every job's start-up and stage seconds from its log (tiny_jobs.tsv); cifar10 —
+# GPU and the job server on (TINY_JOB_SERVER=false: each job its own process), then every
+# job's start-up and stage seconds from its log (tiny_jobs.tsv); cifar10 —
 # SimCLR on all of CIFAR-10 through the real DAG (config/gpu_cifar10.yaml, CIFAR_EPOCHS epochs)
 # to its linear probe and k-NN. The bundle is installed first unless it already is (a device
 # stays warm between two calls). Each step has its own time limit and writes into $OUT.
@@ -18,6 +19,7 @@ CIFAR_EPOCHS=${CIFAR_EPOCHS:-13}
 CIFAR_LIMIT=${CIFAR_LIMIT:-210}
 TINY_JOBS_PER_GPU=${TINY_JOBS_PER_GPU:-4}
 TINY_LIMIT=${TINY_LIMIT:-150}
+TINY_JOB_SERVER=${TINY_JOB_SERVER:-true}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 export PYTHONPATH="$SITE:$PWD/src" PYTHONUNBUFFERED=1 MLFLOW_DISABLE_TELEMETRY=true
@@ -62,7 +64,8 @@ if wants tiny_dag; then
   tar -cf - --exclude=./.git --exclude="./$BUNDLE" --exclude=./results --exclude=./logs \
     --exclude=./data --exclude=./mlflow.db --exclude=./mlartifacts --exclude=./.snakemake \
     --exclude="./$(basename "$OUT")" . | tar -xf - -C /tmp/sslbench-tiny
-  echo "compute: {jobs_per_gpu: $TINY_JOBS_PER_GPU}" >/tmp/sslbench-tiny/jobs.yaml
+  echo "compute: {jobs_per_gpu: $TINY_JOBS_PER_GPU, job_server: $TINY_JOB_SERVER}" \
+    >/tmp/sslbench-tiny/jobs.yaml
   (cd /tmp/sslbench-tiny && step tiny_dag "$TINY_LIMIT" python3 -m snakemake --profile profiles/gpu \
     --scheduler greedy --cores all --resources gpu="$TINY_JOBS_PER_GPU" \
     --configfile config/config.yaml config/gpu.yaml config/test.yaml jobs.yaml)

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sslbench.jobserver import run_served
+
 #: When this module was imported (Python itself starts in tens of milliseconds before it): the
 #: start of a job's start-up, which each job logs beside its stage's own time (issue 19: on a GPU
 #: node the tiny DAG's jobs took ~15 s each, whatever their work).
@@ -125,7 +127,13 @@ def _missing_key(stage: str, err: KeyError) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, started: float = STARTED) -> int:
+    """Run a stage (in a child of the job server when one is set, see sslbench.jobserver);
+    ``started``: when the job's start-up began (the server's children pass their fork time)."""
+    argv = sys.argv[1:] if argv is None else argv
+    served = run_served(argv)
+    if served is not None:
+        return served
     args = _parser().parse_args(argv)
     _configure_logging()
     import torch
@@ -150,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("sslbench").info(
             "%s: start-up %.1f s (imports, device), stage %.1f s",
             args.stage,
-            ready - STARTED,
+            ready - started,
             time.perf_counter() - ready,
         )
     except KeyError as err:

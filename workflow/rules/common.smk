@@ -184,7 +184,16 @@ def suppression_params(wildcards):
     )
 
 
+def stop_job_server():
+    """Ask this run's job server (if one was started) to stop."""
+    from sslbench import jobserver
+
+    if jobserver.ENV in os.environ:
+        jobserver.stop(Path(os.environ.pop(jobserver.ENV)))
+
+
 onstart:
+    from sslbench import jobserver
     from sslbench.store_location import prepare_store_for_ui
     from sslbench.tracking import TrackingStoreError, init_store
 
@@ -201,11 +210,17 @@ onstart:
         )
     except TrackingStoreError as err:
         sys.exit(f"sslbench: {err}")
+    # Jobs started from now on find the server (under --use-conda they run in the rule's env).
+    if config["compute"]["job_server"] and not USE_CONDA:
+        os.environ[jobserver.ENV] = str(
+            jobserver.start(Path(LOGS) / "jobserver.log")
+        )
 
 
 onsuccess:
     from sslbench.dvc_cache import cache_generated_data
 
+    stop_job_server()
     # A fresh clone regenerates data.dvc's bytes but not DVC's cache: commit them to it, so
     # `dvc status` is clean and `dvc push` / `dvc pull` work with no extra step. The data
     # lives under the working directory (config data_dir), the project root of `make run`.
@@ -216,3 +231,7 @@ onsuccess:
         )
     except (RuntimeError, OSError, ValueError) as err:
         print(f"sslbench: DVC cache not updated: {err}", file=sys.stderr)
+
+
+onerror:
+    stop_job_server()
