@@ -210,8 +210,9 @@ onstart:
         )
     except TrackingStoreError as err:
         sys.exit(f"sslbench: {err}")
-    # Jobs started from now on find the server (under --use-conda they run in the rule's env).
-    if config["compute"]["job_server"] and not USE_CONDA:
+    # Jobs started from now on find the server; none under --use-conda (jobs run in the rule's
+    # env) or for jobs on other machines (a cluster executor: workflow.local_exec is false).
+    if config["compute"]["job_server"] and not USE_CONDA and workflow.local_exec:
         os.environ[jobserver.ENV] = str(
             jobserver.start(Path(LOGS) / "jobserver.log")
         )
