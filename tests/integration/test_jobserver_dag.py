@@ -15,7 +15,8 @@ from workflow_runner import REPO, RUN_DIR, copy_workflow, snakemake
 
 pytestmark = pytest.mark.integration
 
-#: one model's chain: prepare → pretrain → features → evaluate → qscore
+#: one model's chain: prepare → pretrain → features → evaluate → qscore (after "--": the
+#: helper puts targets behind --configfile, whose list would swallow them)
 TARGET = RUN_DIR / "qscore.json"
 STAGES = ("prepare_dataset", "pretrain", "features", "evaluate", "qscore")
 DEFAULT = yaml.safe_load((REPO / "config/config.yaml").read_text())["compute"]["job_server"]
@@ -35,7 +36,7 @@ def tensors(path: Path) -> dict[str, torch.Tensor]:
 def test_served_jobs_write_what_their_own_processes_write(tiny_pipeline, tmp_path):
     work = copy_workflow(tmp_path / "other")
     (work / "other.yaml").write_text(f"compute: {{job_server: {str(not DEFAULT).lower()}}}\n")
-    result = snakemake(work, str(TARGET), configfiles=("config/test.yaml", "other.yaml"))
+    result = snakemake(work, "--", str(TARGET), configfiles=("config/test.yaml", "other.yaml"))
     assert result.returncode == 0, result.stderr[-5000:]
 
     served = work if not DEFAULT else tiny_pipeline
