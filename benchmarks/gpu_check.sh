@@ -47,9 +47,10 @@ job_times() {  # job_times LOGS_DIR: rule, job, start-up s, stage s of every job
   echo "steps: $STEPS"
 } >>"$OUT/summary.txt" 2>&1
 
-if ! PYTHONPATH=$SITE python3 -c "import snakemake, mlflow, papermill" 2>/dev/null; then
+installed() { PYTHONPATH=$SITE python3 -c "import snakemake, mlflow, lightly, papermill" 2>/dev/null; }
+if ! installed; then
   step install 60 bash "$BUNDLE/install.sh" "$SITE"
-  PYTHONPATH=$SITE python3 -c "import snakemake, mlflow, lightly, papermill" 2>/dev/null ||
+  installed ||
     step install_all 60 python3 -m pip install --no-index --no-deps --target "$SITE" \
       "$BUNDLE"/wheels/*.whl  # a package install.sh expects is missing: install every wheel
 fi

@@ -20,6 +20,7 @@ def test_vicreg_criterion_equals_lightly_vicreg_loss():
 
 def test_vicreg_criterion_gradients_equal_lightly():
     z = torch.randn(2, 16, 8, generator=torch.Generator().manual_seed(1), requires_grad=True)
-    (ours,) = torch.autograd.grad(VICRegCriterion()(z[0], z[1]), z)
-    (lightly,) = torch.autograd.grad(VICRegLoss()(z[0], z[1]), z)
+    weights = (25.0, 25.0, 1.0)  # the paper's λ, μ, ν
+    (ours,) = torch.autograd.grad(VICRegCriterion(*weights)(z[0], z[1]), z)
+    (lightly,) = torch.autograd.grad(VICRegLoss(*weights)(z[0], z[1]), z)
     torch.testing.assert_close(ours, lightly)

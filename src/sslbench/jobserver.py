@@ -174,7 +174,7 @@ def _accept(
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
-        signal.set_wakeup_fd(-1)
+        os.close(signal.set_wakeup_fd(-1))  # the loop's waker: not the job's
         for inherited in list(selector.get_map().values()):
             inherited.fileobj.close()
         conn.close()
@@ -240,14 +240,6 @@ def _client_gone(
     _forward(pid, signal.SIGTERM)
 
 
-def _registered(selector: selectors.BaseSelector, conn: socket.socket) -> bool:
-    try:
-        selector.get_key(conn)
-    except KeyError:
-        return False
-    return True
-
-
 def _reap(selector: selectors.BaseSelector, jobs: dict[int, socket.socket]) -> None:
     """Collect finished children and tell each client its job's exit status."""
     while jobs:
@@ -257,7 +249,7 @@ def _reap(selector: selectors.BaseSelector, jobs: dict[int, socket.socket]) -> N
         code = os.waitstatus_to_exitcode(status)
         code = SIGNAL_EXIT_BASE - code if code < 0 else code
         conn = jobs.pop(pid)
-        if _registered(selector, conn):
+        with contextlib.suppress(KeyError):  # not registered once its client went away
             selector.unregister(conn)
         with contextlib.suppress(OSError):  # the client may be gone
             conn.sendall(json.dumps({"exit": code}).encode() + b"\n")

@@ -28,13 +28,14 @@ def covariance_term(z: torch.Tensor) -> torch.Tensor:
 
 
 class VICRegCriterion(torch.nn.Module):
-    """Eq. 6 on the embeddings of two views; defaults λ = μ = 25, ν = 1, ε = 1e-4 (the paper's)."""
+    """Eq. 6 on the embeddings of two views with weights λ, μ, ν (their values: the method's
+    :class:`sslbench.methods.vicreg.VICRegSpec`); ε = 1e-4 as the authors' code."""
 
     def __init__(
         self,
-        invariance_weight: float = 25.0,
-        variance_weight: float = 25.0,
-        covariance_weight: float = 1.0,
+        invariance_weight: float,
+        variance_weight: float,
+        covariance_weight: float,
         eps: float = 1e-4,
     ) -> None:
         super().__init__()
