@@ -17,11 +17,10 @@ import yaml  # noqa: E402
 
 from sslbench.analysis.readout import ReadoutSpec, cross_validated_readout  # noqa: E402
 from sslbench.report import figures  # noqa: E402
+from sslbench.report.claim_kinds import claim_unit, decided_by  # noqa: E402
 from sslbench.report.presentation import (  # noqa: E402
     MISSING,
-    claim_unit,
     claims_html,
-    decided_by,
     models_html,
     unstable_counts,
     verdict_counts,

@@ -96,7 +96,7 @@ def test_every_predicts_and_improves_claim_states_a_minimal_effect(repo):
 
 def test_unknown_rule_is_an_error():
     claim = {"score": "q_score", "stat": "auroc", "rule": {"kind": "vibes"}}
-    with pytest.raises(ValueError, match="rule kind"):
+    with pytest.raises(ValueError, match="unknown kind 'vibes' of a rule rule; allowed ci_above"):
         evaluate_claim(claim, _summary([0.6, 0.8], 0.5))
 
 

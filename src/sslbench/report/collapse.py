@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sslbench.io import read_json
+from sslbench.report.claim_kinds import unknown_kind
 from sslbench.report.seeds import per_seed_points
 from sslbench.report.verdicts import lookup
 
@@ -106,4 +107,4 @@ def evaluate_collapse_claim(
             drops.append(last)
         detail = f"last-layer drop per seed: {', '.join(f'{d:.3f}' for d in drops)}"
         return {"ours": float(np.mean(drops)), "detail": detail} | per_seed_points(seeds, holds)
-    raise ValueError(f"claims: unknown collapse rule {rule['kind']!r}")
+    raise ValueError(unknown_kind("collapse", rule["kind"]))

@@ -1,7 +1,7 @@
-"""How the report shows its claims: the unit of every row's number, whether a claim is decided
-with an interval, which config runs a claim that did not run, a verdict overview per paper
-and the claims grouped by paper. Presentation only: verdicts come from
-:mod:`sslbench.report.verdicts` and the rule modules, unchanged.
+"""How the report shows its claims: why an undecided row is undecided (units and what a
+verdict rests on: :mod:`sslbench.report.claim_kinds`), which config runs a claim that did not
+run, a verdict overview per paper and the claims grouped by paper. Presentation only: verdicts
+come from :mod:`sslbench.report.verdicts` and the rule modules, unchanged.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from sslbench.report.claim_kinds import NO_INTERVAL, decided_by
 from sslbench.report.seeds import UNSTABLE
 
 VERDICTS = ("replicated", "contradicted", "inconclusive", "not run")
@@ -31,7 +32,6 @@ PAPERS = {
     "003": "003 — SparseHead (Song et al.)",
     "004": "004 — Feature suppression and IFM (Robinson et al.)",
 }
-NO_INTERVAL = "no interval: point values"
 TEST_CONFIG = "test.yaml"
 MAX_CONFIGS_NAMED = 2
 MISSING = "—"
@@ -68,83 +68,7 @@ table.sslbench-data th { text-align: left !important; }
 </style>"""
 
 
-# --- units and decision kinds -------------------------------------------------------------
-
-#: Unit and decision of a claim the pipeline cannot measure yet (``pending`` in claims.yaml).
-PENDING = "not measured yet"
-
-_PATH_UNITS = (
-    ("effective_rank", "effective rank"),
-    ("sparsity_percent", "% of h at zero"),
-    ("auroc", "AUROC"),
-    ("readout", "R² of the readout"),
-    ("loss", "alignment + uniformity loss"),
-)
-
-
-def _path_unit(path: str) -> str:
-    return next((unit for key, unit in _PATH_UNITS if key in path), path.rsplit(".", 1)[-1])
-
-
-def claim_unit(claim: Mapping[str, Any]) -> str:
-    """The unit of the number in a claim's "ours" column."""
-    if "pending" in claim:
-        return PENDING
-    if "collapse" in claim:
-        rule = claim["collapse"]
-        if rule["kind"] == "last_layer_drop":
-            return "drop in R² at the last layer"
-        return _path_unit(rule["a"]["path"])
-    if "suppression" in claim:
-        rule = claim["suppression"]
-        if rule["kind"] == "correlation":
-            return f"Pearson r (held-out loss vs {rule['factor']} error)"
-        return f"Δ {rule['factor']} readout accuracy (fraction)"
-    if "representation" in claim:
-        return _representation_unit(claim["representation"])
-    if "classwise" in claim:
-        return "lowest − other groups' mean per-class Δ accuracy (fraction)"
-    if "compare" in claim:
-        outcome = claim["compare"].get("outcome", "correct")
-        probe = "k-NN" if outcome == "knn_correct" else "linear-probe"
-        return f"Δ {probe} accuracy (fraction, treated − control)"
-    return claim["stat"].upper()
-
-
-def _representation_unit(rule: Mapping[str, Any]) -> str:
-    if rule["kind"] in ("curve_above", "curve_matches"):
-        return f"Δ probe accuracy ({rule['a']} − {rule['b']}, fraction)"
-    if rule["kind"] == "miou":
-        return "Δ mIoU"
-    if rule["kind"] == "median_above":
-        return "median share of its most activated class's samples (fraction)"
-    return _path_unit(rule["a"]["path"])
-
-
-def decided_by(claim: Mapping[str, Any]) -> str:
-    """Whether a claim's verdict rests on a 95 % interval or on point values (per seed)."""
-    if "pending" in claim:
-        return PENDING
-    if "collapse" in claim:
-        return f"{NO_INTERVAL}, every seed"
-    if "suppression" in claim:
-        if claim["suppression"]["kind"] == "correlation":
-            return "95 % interval of r (Fisher)"
-        return "95 % t-interval over seed pairs"
-    if "representation" in claim:
-        kind = claim["representation"]["kind"]
-        if kind == "miou":
-            return "95 % bootstrap interval"
-        if kind == "median_above":
-            return f"{NO_INTERVAL}, every seed"
-        if kind == "less_than":
-            return "95 % intervals where stored (AUROC, sparsity), else point values; every seed"
-        return f"{NO_INTERVAL}, every seed and point"
-    if "compare" in claim:
-        return "95 % paired bootstrap interval"
-    if claim["rule"]["kind"] == "best_of":
-        return "point estimates (contradicted only by another metric's interval)"
-    return "95 % bootstrap interval"
+# --- why a row is undecided -------------------------------------------------------------
 
 
 def why_inconclusive(claim: Mapping[str, Any], result: Mapping[str, Any]) -> str:

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sslbench.analysis.miou import WITHIN_MODEL, pooled_iou_difference
+from sslbench.report.claim_kinds import unknown_kind
 from sslbench.report.seeds import by_setting, per_seed_points, seed_of
 from sslbench.report.verdicts import ci_above, lookup, per_seed_verdict
 
@@ -236,7 +237,7 @@ def evaluate_representation_claim(
         return miou_verdict(runs, rule)
     if rule["kind"] == "median_above":
         return median_above_verdict(runs, rule)
-    raise ValueError(f"claims: unknown representation rule {rule['kind']!r}")
+    raise ValueError(unknown_kind("representation", rule["kind"]))
 
 
 def _rank(spectrum: dict[str, Any]) -> str:

@@ -12,14 +12,10 @@ import yaml
 
 from sslbench.analysis.prediction import changed_share
 from sslbench.io import read_json
+from sslbench.report.claim_kinds import check_claims, claim_unit, decided_by, family_of
 from sslbench.report.classwise import evaluate_classwise_claim
 from sslbench.report.collapse import evaluate_collapse_claim
-from sslbench.report.presentation import (
-    claim_unit,
-    decided_by,
-    not_run_detail,
-    why_inconclusive,
-)
+from sslbench.report.presentation import not_run_detail, why_inconclusive
 from sslbench.report.representation import evaluate_representation_claim
 from sslbench.report.seeds import (
     by_setting,
@@ -82,7 +78,10 @@ def _class_names(run: dict[str, str]) -> tuple[str, ...]:
 
 
 def load_claims(path: str | Path) -> dict[str, Any]:
-    return yaml.safe_load(Path(path).read_text())
+    """The claims registry, each claim checked against :mod:`sslbench.report.claim_kinds`."""
+    registry = yaml.safe_load(Path(path).read_text())
+    check_claims(registry["claims"])
+    return registry
 
 
 def _claim_row(claim: dict[str, Any], run: str, result: dict[str, Any]) -> dict[str, Any]:
@@ -128,24 +127,24 @@ def claims_table(
     rows: list[dict[str, Any]] = []
     by_key = {(run.group, run.variant): run for run in runs}
     for claim in claims:
-        before = len(rows)
-        if "pending" in claim:
+        before, family = len(rows), family_of(claim)
+        if family == "pending":
             pass
-        elif "collapse" in claim:
+        elif family == "collapse":
             result = evaluate_collapse_claim(claim, collapse or {})
             if result is not None:
                 rows.append(_claim_row(claim, "002 controlled experiments", result))
-        elif "suppression" in claim:
+        elif family == "suppression":
             sweep = pd.DataFrame() if suppression is None else suppression
             result = evaluate_suppression_claim(claim, sweep)
             if result is not None:
                 note = non_convergence_note(sweep, claim["suppression"]["factor"])
                 result = result | {"detail": "; ".join(filter(None, (result["detail"], note)))}
                 rows.append(_claim_row(claim, "004 feature-suppression sweep", result))
-        elif "representation" in claim:
+        elif family == "representation":
             for label, result in evaluate_representation_claim(claim, runs):
                 rows.append(_claim_row(claim, label, result))
-        elif "compare" in claim:
+        elif family == "compare":
             _add_paired_rows(claim, runs, by_key, rows, movement)
         else:
             _add_claim_rows(claim, runs, rows)

@@ -15,6 +15,7 @@ import numpy as np
 
 from sslbench.analysis.bootstrap import paired_mean_difference
 from sslbench.analysis.prediction import paired_auroc_difference
+from sslbench.report.claim_kinds import unknown_kind
 
 REPLICATED = "replicated"
 CONTRADICTED = "contradicted"
@@ -131,9 +132,7 @@ def evaluate_claim(
     elif rule["kind"] == "non_inferior":
         return _non_inferior_claim(claim, summary, scores)
     else:
-        raise ValueError(
-            f"claims: unknown rule kind {rule['kind']!r}; allowed ci_above, non_inferior"
-        )
+        raise ValueError(unknown_kind("rule", rule["kind"]))
     return {"ours": ours[stat], "detail": detail, "verdict": verdict}
 
 
@@ -161,10 +160,7 @@ def paired_verdict(kind: str, interval: tuple[float, float], min_effect: float) 
         if low > min_effect or high < -min_effect:
             return CONTRADICTED
         return INCONCLUSIVE
-    raise ValueError(
-        f"claims: unknown paired rule {kind!r}; allowed improves, degrades, does_not_improve, "
-        "equivalent"
-    )
+    raise ValueError(unknown_kind("compare", kind))
 
 
 def evaluate_paired_claim(
