@@ -1,0 +1,54 @@
+"""The header every report notebook shares (issue 20): papermill's parameters in, the run's
+context loaded once, and the top of the page — style, title, the way back to the claims index,
+the machines and precision its numbers came from, and our setting."""
+
+from __future__ import annotations
+
+import warnings
+
+from IPython.display import HTML, Markdown, display
+from tqdm import TqdmWarning
+
+from sslbench.report.context import ReportContext, load_context
+from sslbench.report.pages import PAGES
+from sslbench.report.presentation import PAPERS, STYLE, machine_html
+from sslbench.report.provenance import machine_summary
+
+#: The claims index page (workflow/notebooks/index.ipynb): every paper, every MLflow stage.
+INDEX = "index"
+INDEX_TITLE = "sslbench replication report"
+
+
+def page_spec(page: str) -> tuple[str, tuple[str, ...], tuple[str, ...] | None]:
+    """(title, papers, MLflow stages — None: all) of a report page."""
+    if page == INDEX:
+        return INDEX_TITLE, tuple(PAPERS), None
+    if page not in PAGES:
+        raise ValueError(f"page {page!r}: not a report page; use {INDEX} or one of {list(PAGES)}")
+    return PAGES[page]
+
+
+def open_page(
+    page: str,
+    setting: str,
+    runs_json: str,
+    collapse_json: str,
+    suppression_json: str,
+    claims_path: str,
+    tracking_uri: str,
+    experiment: str,
+) -> tuple[ReportContext, tuple[str, ...], tuple[str, ...] | None]:
+    """Load the run's context and display the page's header; returns the context, the papers
+    whose claims the page shows and the MLflow stages its numbers come from (None: all)."""
+    warnings.filterwarnings("ignore", category=TqdmWarning)  # no ipywidgets here: plain bars
+    title, papers, stages = page_spec(page)
+    ctx = load_context(
+        runs_json, collapse_json, suppression_json, claims_path, tracking_uri, experiment
+    )
+    sources = ctx.mlflow if stages is None else ctx.mlflow[ctx.mlflow["stage"].isin(stages)]
+    back = "" if page == INDEX else "[← all claims](index.html) · "
+    display(HTML(STYLE))
+    display(Markdown(f"# {title}\n{back}{len(ctx.runs)} trained model(s) in this run"))
+    display(HTML(machine_html(machine_summary(sources))))
+    display(Markdown(f"**Our setting** (compare with each claim's paper setting): {setting}"))
+    return ctx, papers, stages
