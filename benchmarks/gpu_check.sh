@@ -4,7 +4,7 @@
 # internet") with CIFAR-10's ImageFolder tree packed beside it as cifar10.tar.gz:
 #   BUNDLE=.whl-bundle OUT=gpu_check STEPS="benchmark tiny_dag" bash benchmarks/gpu_check.sh
 # STEPS (any of, in this order): benchmark — benchmarks/gpu.py (all methods, layouts, compiled
-# SimCLR); tiny_dag — the tiny DAG (config/test.yaml) with TINY_JOBS_PER_GPU jobs sharing the
+# SimCLR); tiny_dag — the tiny DAG (.test/config/test.yaml) with TINY_JOBS_PER_GPU jobs sharing the
 # GPU and the job server on (TINY_JOB_SERVER=false: each job its own process), then every
 # job's start-up and stage seconds from its log (tiny_jobs.tsv); cifar10 —
 # SimCLR on all of CIFAR-10 through the real DAG (config/gpu_cifar10.yaml, CIFAR_EPOCHS epochs)
@@ -69,7 +69,7 @@ if wants tiny_dag; then
     >/tmp/sslbench-tiny/jobs.yaml
   (cd /tmp/sslbench-tiny && step tiny_dag "$TINY_LIMIT" python3 -m snakemake --profile profiles/gpu \
     --scheduler greedy --cores all --resources gpu="$TINY_JOBS_PER_GPU" \
-    --configfile config/config.yaml config/gpu.yaml config/test.yaml jobs.yaml)
+    --configfile config/config.yaml config/gpu.yaml .test/config/test.yaml jobs.yaml)
   (cd /tmp/sslbench-tiny && job_times logs) >"$OUT/tiny_jobs.tsv"
 fi
 

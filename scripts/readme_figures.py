@@ -751,7 +751,7 @@ def gpu_dag_rows(snap: dict[str, Any]) -> list[tuple[str, str]]:
         ("its linear probe / 20-NN", f"{pct(cifar['linear'])} % / {pct(cifar['knn'])} %"),
         ("its jobs: start-up (imports, device) + stage, mean s", dag_jobs(cifar["jobs"])),
         (
-            "tiny DAG (config/test.yaml), jobs done in its time limit",
+            "tiny DAG (.test/config/test.yaml), jobs done in its time limit",
             f"{tiny['done']} of {tiny['total']} in {steps['tiny_dag']['seconds']} s",
         ),
         ("its jobs: start-up + stage, mean s", dag_jobs(tiny["jobs"])),

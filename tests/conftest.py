@@ -31,7 +31,7 @@ def schema_path() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_pipeline(tmp_path_factory) -> Path:
-    """One real run of the DAG on config/test.yaml, shared by the tests that read its outputs."""
+    """One real run of the DAG on .test/config/test.yaml, shared by the tests of its outputs."""
     work = copy_workflow(tmp_path_factory.mktemp("pipeline"))
     result = snakemake(work)
     assert result.returncode == 0, result.stderr[-5000:]

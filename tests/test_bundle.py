@@ -157,7 +157,16 @@ def test_bundle_installs_offline_and_plans_the_dag(tmp_path):
     assert store.returncode == 0, store.stderr[-3000:]
 
     work = copy_workflow(tmp_path / "work")
-    cmd = [str(python), "-m", "snakemake", "-n", "--cores", "1", "--configfile", "config/test.yaml"]
+    cmd = [
+        str(python),
+        "-m",
+        "snakemake",
+        "-n",
+        "--cores",
+        "1",
+        "--configfile",
+        ".test/config/test.yaml",
+    ]
     planned = _run(cmd, work, env)
     assert planned.returncode == 0, planned.stderr[-3000:]
     assert sum(job_counts(planned).values()) > 0

@@ -11,13 +11,14 @@ from sslbench import dag
 from sslbench.config import layered_config
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
+TINY = "../.test/config/test.yaml"  # the integration tests' tiny config, beside the workflow
 RUN = "results/{dataset}/{method}/seed{seed}/{protocol}-{regulariser}"
 SUPPRESSION = "results/suppression/{dataset}/tau{tau}/{regulariser}/seed{seed}/readout.json"
 COLLAPSE = "results/collapse/{setting}/seed{seed}.json"
 
 
 def merged(*names: str) -> dict[str, Any]:
-    """The config Snakemake sees for ``--configfile <names>`` (files of config/)."""
+    """The config Snakemake sees for ``--configfile <names>`` (paths relative to config/)."""
     return layered_config(CONFIG_DIR / name for name in names)
 
 
@@ -50,7 +51,7 @@ def variants(config: dict[str, Any]) -> list[str]:
     ("files", "models"),
     [
         (("config.yaml",), 6),
-        (("config.yaml", "test.yaml"), 12),
+        (("config.yaml", TINY), 12),
         (("config.yaml", "all_methods.yaml"), 13),
     ],
 )
@@ -178,7 +179,7 @@ def test_shipped_configs_sweep_and_collapse_counts_match_the_dry_runs():
     # suppression_readout and collapse job counts of `snakemake -n` for each config.
     for files, readouts, collapse in (
         (("config.yaml",), 12, 15),
-        (("config.yaml", "test.yaml"), 4, 5),
+        (("config.yaml", TINY), 4, 5),
     ):
         config = merged(*files)
         assert len(dag.suppression_jobs(config, SUPPRESSION)) == readouts

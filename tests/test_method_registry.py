@@ -23,7 +23,7 @@ def test_registry_schema_and_configs_agree():
     blocks = schema["properties"]["methods"]["properties"]
     assert set(enum) == set(METHODS) == set(blocks) == set(TINY)
     default = yaml.safe_load((ROOT / "config/config.yaml").read_text())["methods"]
-    tiny = yaml.safe_load((ROOT / "config/test.yaml").read_text())["methods"]
+    tiny = yaml.safe_load((ROOT / ".test/config/test.yaml").read_text())["methods"]
     for name, (spec_cls, _) in METHODS.items():
         fields = {f.name for f in dataclasses.fields(spec_cls)}
         assert set(blocks[name]["required"]) == fields, name

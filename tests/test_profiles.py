@@ -26,7 +26,7 @@ def test_gpu_profile_gives_each_network_job_one_gpu_and_cuda(tmp_path):
         "--printshellcmds",
         "--profile",
         "profiles/gpu",
-        configfiles=("config/config.yaml", "config/gpu.yaml", "config/test.yaml"),
+        configfiles=("config/config.yaml", "config/gpu.yaml", ".test/config/test.yaml"),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = _jobs(result.stdout)

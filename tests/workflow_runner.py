@@ -10,16 +10,17 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 RUN_DIR = Path("results/trifeature/simclr/seed0/pretrain-none")
-BASELINE_ONLY = ("config/test.yaml", "config/baseline_only.yaml")
+BASELINE_ONLY = (".test/config/test.yaml", "config/baseline_only.yaml")
 # Snakemake picks each job to start at random from the ready ones (an unseeded sample of one per
 # scheduling round), so a test that passes only in one job order fails in some runs.
 SHUFFLED_ORDER = ("--scheduler-subsample", "1")
 
 
 def copy_workflow(dest: Path) -> Path:
-    """Copy Snakefile, workflow/ and config/ into ``dest`` (the package comes from the venv)."""
+    """Copy Snakefile, workflow/, config/ and the test configs (.test/) into ``dest`` (the
+    package comes from the venv)."""
     dest.mkdir(parents=True, exist_ok=True)
-    for name in ("Snakefile", "workflow", "config"):
+    for name in ("Snakefile", "workflow", "config", ".test"):
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / name)
     return dest
@@ -28,7 +29,7 @@ def copy_workflow(dest: Path) -> Path:
 def snakemake(
     workdir: Path,
     *args: str,
-    configfiles: tuple[str, ...] = ("config/test.yaml",),
+    configfiles: tuple[str, ...] = (".test/config/test.yaml",),
     env: dict | None = None,
     wait: bool = True,
 ) -> subprocess.CompletedProcess | subprocess.Popen:

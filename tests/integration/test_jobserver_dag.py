@@ -36,7 +36,9 @@ def tensors(path: Path) -> dict[str, torch.Tensor]:
 def test_served_jobs_write_what_their_own_processes_write(tiny_pipeline, tmp_path):
     work = copy_workflow(tmp_path / "other")
     (work / "other.yaml").write_text(f"compute: {{job_server: {str(not DEFAULT).lower()}}}\n")
-    result = snakemake(work, "--", str(TARGET), configfiles=("config/test.yaml", "other.yaml"))
+    result = snakemake(
+        work, "--", str(TARGET), configfiles=(".test/config/test.yaml", "other.yaml")
+    )
     assert result.returncode == 0, result.stderr[-5000:]
 
     served = work if not DEFAULT else tiny_pipeline

@@ -178,7 +178,7 @@ def test_representation_analyses_cover_every_model(workdir):
 
 def test_suppression_sweep_reads_out_every_factor_of_every_encoder(workdir):
     readouts = sorted((workdir / "results/suppression/trifeature").rglob("readout.json"))
-    assert len(readouts) == 4  # τ ∈ {0.05, 0.5} × {none, ifm} × seed 0 in config/test.yaml
+    assert len(readouts) == 4  # τ ∈ {0.05, 0.5} × {none, ifm} × seed 0 in .test/config/test.yaml
     for path in readouts:
         result = json.loads(path.read_text())
         assert set(result["readout"]) == {"shape", "texture", "colour"}
@@ -338,7 +338,9 @@ def test_changing_one_parameter_reruns_exactly_its_dependants(workdir):
     (workdir / "config/knn.yaml").write_text(
         "evaluation:\n  knn:\n    k: 7\n    temperature: 0.1\n"
     )
-    result = snakemake(workdir, "--dry-run", configfiles=("config/test.yaml", "config/knn.yaml"))
+    result = snakemake(
+        workdir, "--dry-run", configfiles=(".test/config/test.yaml", "config/knn.yaml")
+    )
     assert result.returncode == 0, result.stderr
     assert planned_rules(result) == DOWNSTREAM_OF_EVALUATE
 
@@ -346,5 +348,7 @@ def test_changing_one_parameter_reruns_exactly_its_dependants(workdir):
         "methods:\n  simclr:\n    temperature: 0.5\n    projection_hidden_dim: 32\n"
         "    projection_dim: 16\n"
     )
-    result = snakemake(workdir, "--dry-run", configfiles=("config/test.yaml", "config/tau.yaml"))
+    result = snakemake(
+        workdir, "--dry-run", configfiles=(".test/config/test.yaml", "config/tau.yaml")
+    )
     assert planned_rules(result) == {"pretrain", "finetune", "features"} | DOWNSTREAM_OF_EVALUATE

@@ -12,7 +12,7 @@ from sslbench.training.fit import fit
 
 def test_shipped_configs_are_valid(repo, default_config, schema_path):
     validate_config(default_config, schema_path)
-    tiny = yaml.safe_load((repo / "config" / "test.yaml").read_text())
+    tiny = yaml.safe_load((repo / ".test" / "config" / "test.yaml").read_text())
     validate_config(merged_config(default_config, tiny), schema_path)
 
 
@@ -255,7 +255,7 @@ def test_a_key_given_twice_names_the_file_and_both_lines(tmp_path):
 def test_a_batch_larger_than_the_images_names_its_own_key(repo, tmp_path, stage, variant, key):
     """Issue 22 fault 3: a fine-tune batch larger than an ImageFolder's images (which the
     validator cannot count) failed naming pretrain.batch_size."""
-    tiny = yaml.safe_load((repo / "config" / "test.yaml").read_text())
+    tiny = yaml.safe_load((repo / ".test" / "config" / "test.yaml").read_text())
     params = {
         "dataset": "folder",
         "method": "simclr",

@@ -59,7 +59,7 @@ def test_use_conda_without_conda_says_one_clear_sentence(workdir):
 def test_a_config_key_given_twice_is_named_with_its_file(workdir):
     """Issue 22 fault 5: duplicate YAML keys were accepted silently (the last one won)."""
     (workdir / "config/twice.yaml").write_text("threads: 1\npretrain:\n  epochs: 1\nthreads: 2\n")
-    result = snakemake(workdir, "-n", configfiles=("config/test.yaml", "config/twice.yaml"))
+    result = snakemake(workdir, "-n", configfiles=(".test/config/test.yaml", "config/twice.yaml"))
     assert result.returncode != 0
     assert (
         f"config file {workdir / 'config/twice.yaml'}, line 4: key 'threads' is given twice "
@@ -72,7 +72,9 @@ def test_a_temperature_in_exponent_form_is_planned(workdir):
     """Issue 22 fault 3: τ = 1e-5 became the folder tau1e-05, which the wildcard pattern
     rejected (MissingInputException in rule report_page)."""
     (workdir / "config/tiny_tau.yaml").write_text("suppression:\n  temperatures: [1.0e-5]\n")
-    result = snakemake(workdir, "-n", configfiles=("config/test.yaml", "config/tiny_tau.yaml"))
+    result = snakemake(
+        workdir, "-n", configfiles=(".test/config/test.yaml", "config/tiny_tau.yaml")
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "suppression/trifeature/tau1e-05/none/seed0/readout.json" in result.stdout
 
@@ -95,7 +97,7 @@ def test_a_number_like_experiment_reaches_the_report_as_its_name(workdir):
     so their provenance table was empty. The report rule's own papermill command (from a dry
     run) is executed on a probe notebook that records what it was given."""
     (workdir / "config/number_like.yaml").write_text('tracking:\n  experiment: "1e3"\n')
-    files = ("config/test.yaml", "config/number_like.yaml")
+    files = (".test/config/test.yaml", "config/number_like.yaml")
     result = snakemake(workdir, "-n", "--printshellcmds", configfiles=files)
     assert result.returncode == 0, result.stderr[-3000:]
     command = re.search(r"-m papermill (workflow/notebooks/index\.ipynb .*?) &&", result.stdout)

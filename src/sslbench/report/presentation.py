@@ -32,7 +32,6 @@ PAPERS = {
     "003": "003 — SparseHead (Song et al.)",
     "004": "004 — Feature suppression and IFM (Robinson et al.)",
 }
-TEST_CONFIG = "test.yaml"
 MAX_CONFIGS_NAMED = 2
 MISSING = "—"
 OURS_DIGITS = 3
@@ -124,11 +123,10 @@ def _runs_claim(cfg: Mapping[str, Any], claim: Mapping[str, Any]) -> bool:
 
 
 def _config_files(config_dir: Path) -> list[Path]:
-    """Layerable configs, most specific first: the papers', then the others, the tiny test
-    config last."""
+    """Layerable configs, most specific first: the papers', then the others (the tiny test
+    config lives in .test/, not here: it runs claims only at a scale that decides nothing)."""
     own = [p for p in sorted(config_dir.glob("*.yaml")) if p.name != "config.yaml"]
-    tests = [p for p in own if p.name == TEST_CONFIG]
-    return sorted(config_dir.glob("paper/*.yaml")) + [p for p in own if p not in tests] + tests
+    return sorted(config_dir.glob("paper/*.yaml")) + own
 
 
 def configs_running(claim: Mapping[str, Any], config_dir: Path) -> list[str]:
