@@ -219,6 +219,7 @@ def _run_job(request: dict[str, Any], fds: list[int], defaults: dict[str, str]) 
         os.environ.pop(ENV, None)
         from sslbench import cli
 
+        sys.argv = [cli.__file__, *request["argv"]]  # as in its own process (MLflow's source)
         code = cli.main(request["argv"], started=time.perf_counter())
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)

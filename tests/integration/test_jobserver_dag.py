@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import mlflow
 import pytest
 import torch
 import yaml
@@ -33,6 +34,13 @@ def tensors(path: Path) -> dict[str, torch.Tensor]:
     return saved.get("state_dict", saved)
 
 
+def source_names(work: Path) -> set[str]:
+    """File names of the MLflow source (``mlflow.source.name``) of a work tree's runs."""
+    client = mlflow.MlflowClient(f"sqlite:///{work / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("sslbench").experiment_id])
+    return {Path(run.data.tags["mlflow.source.name"]).name for run in runs}
+
+
 def test_served_jobs_write_what_their_own_processes_write(tiny_pipeline, tmp_path):
     work = copy_workflow(tmp_path / "other")
     (work / "other.yaml").write_text(f"compute: {{job_server: {str(not DEFAULT).lower()}}}\n")
@@ -48,6 +56,8 @@ def test_served_jobs_write_what_their_own_processes_write(tiny_pipeline, tmp_pat
     assert served_log.rstrip().endswith("stopped")
     assert not (tiny_pipeline if not DEFAULT else work).joinpath("logs/jobserver.log").exists()
 
+    # MLflow names the stage's CLI as every run's source, served or not (not the server)
+    assert source_names(work) == source_names(tiny_pipeline) == {"cli.py"}
     mine, theirs = work / RUN_DIR, tiny_pipeline / RUN_DIR
     for name in ("eval.json", "qscore.json"):
         assert without_provenance(mine / name) == without_provenance(theirs / name), name
