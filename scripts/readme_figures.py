@@ -441,6 +441,7 @@ def snapshot(run: Path, kind: str, code_commit: str | None = None) -> dict[str, 
             "gradcam": gradcam_numbers(reader),
             "collapse": collapse_numbers(reader),
             "claims": verdict_counts(run),
+            "invocations": invocations(run),
         }
         methods = ["simclr"]
     elif kind == CIFAR10:
@@ -513,7 +514,15 @@ def default_rows(snap: dict[str, Any]) -> list[tuple[str, str]]:
     rows = model_rows(snap["models"])
     rows += representation_rows(snap["representation"]) + gradcam_rows(snap["gradcam"])
     rows += collapse_rows(snap["collapse"]) + claims_rows(snap["claims"])
-    return rows
+    return rows + invocation_rows(snap.get("invocations", []))
+
+
+def invocation_rows(runs: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The run's wall time: each Snakemake invocation's jobs and minutes (none recorded: no row)."""
+    if not runs:
+        return []
+    spans = "; then ".join(f"{run['jobs']} jobs in {run['minutes']:.1f} min" for run in runs)
+    return [("wall time (Snakemake invocations)", spans)]
 
 
 def cifar10_rows(snap: dict[str, Any]) -> list[tuple[str, str]]:

@@ -89,6 +89,14 @@ def test_snapshot_of_a_tiny_results_tree(tmp_path: Path) -> None:
     assert "| SimCLR | 50.0 % | 25.0 % | — | 5 s (2.0 s) |" in table
 
 
+def test_default_table_gives_the_wall_time_of_each_invocation() -> None:
+    assert readme_figures.invocation_rows([]) == []
+    runs = [{"jobs": 82, "minutes": 15.52}, {"jobs": 6, "minutes": 2.0}]
+    assert readme_figures.invocation_rows(runs) == [
+        ("wall time (Snakemake invocations)", "82 jobs in 15.5 min; then 6 jobs in 2.0 min")
+    ]
+
+
 def test_update_writes_the_render_into_a_readme_copy(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- figures:default -->\nstale\n<!-- /figures:default -->\nend\n")
