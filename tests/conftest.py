@@ -25,6 +25,14 @@ def default_config() -> dict:
 
 
 @pytest.fixture(scope="session")
+def claims() -> list[dict]:
+    """The claims of workflow/report/claims.yaml, checked against the claim-kind registry."""
+    from sslbench.report.tables import load_claims
+
+    return load_claims(REPO / "workflow" / "report" / "claims.yaml")["claims"]
+
+
+@pytest.fixture(scope="session")
 def schema_path() -> Path:
     return REPO / "workflow" / "schemas" / "config.schema.yaml"
 

@@ -20,11 +20,6 @@ from sslbench.report.tables import load_claims
 from sslbench.report.verdicts import paired_verdict
 
 
-@pytest.fixture(scope="module")
-def registry(repo) -> list[dict]:
-    return load_claims(repo / "workflow/report/claims.yaml")["claims"]
-
-
 def _kind_name(claim: dict) -> str | None:
     family = family_of(claim)
     if family == "pending":
@@ -32,8 +27,8 @@ def _kind_name(claim: dict) -> str | None:
     return claim["rule" if family in KIND_IN_RULE else family]["kind"]
 
 
-def test_the_claims_file_uses_every_registered_kind_and_no_other(registry):
-    used = {(family_of(c), _kind_name(c)) for c in registry if family_of(c) != "pending"}
+def test_the_claims_file_uses_every_registered_kind_and_no_other(claims):
+    used = {(family_of(c), _kind_name(c)) for c in claims if family_of(c) != "pending"}
     registered = {(family, kind) for family, kinds in KINDS.items() for kind in kinds}
     assert used == registered
     assert set(KINDS) == set(FAMILY_MODULES)

@@ -12,8 +12,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-import yaml  # noqa: E402
 
 from sslbench.analysis.readout import ReadoutSpec, cross_validated_readout  # noqa: E402
 from sslbench.report import figures  # noqa: E402
@@ -30,16 +28,11 @@ from sslbench.report.suppression import NOT_CONVERGED, non_convergence_note  # n
 from sslbench.report.tables import claims_table  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def registry(repo) -> list[dict]:
-    return yaml.safe_load((repo / "workflow/report/claims.yaml").read_text())["claims"]
-
-
-def test_rows_of_absent_models_say_not_run_with_the_config(registry, repo):
-    table = claims_table(registry, [], {}, pd.DataFrame(), config_dir=repo / "config")
+def test_rows_of_absent_models_say_not_run_with_the_config(claims, repo):
+    table = claims_table(claims, [], {}, pd.DataFrame(), config_dir=repo / "config")
     assert set(table["verdict"]) == {"not run"}
     assert table["ours"].isna().all()
-    by_id = dict(zip([c["id"] for c in registry], table["evidence"], strict=True))
+    by_id = dict(zip([c["id"] for c in claims], table["evidence"], strict=True))
     assert "config/paper/003_sparsehead.yaml" in by_id["sparsehead-improves"]
     assert "config/paper/002_cifar10.yaml" in by_id["no-l2-norm-does-not-improve"]
     assert "config/projector_heads.yaml" in by_id["identity-head-collapses-representation"]
@@ -48,10 +41,10 @@ def test_rows_of_absent_models_say_not_run_with_the_config(registry, repo):
     assert "nan" not in html.lower() and MISSING in html
 
 
-def test_every_claim_has_a_unit_and_says_how_it_is_decided(registry):
-    for claim in registry:
+def test_every_claim_has_a_unit_and_says_how_it_is_decided(claims):
+    for claim in claims:
         assert claim_unit(claim) and decided_by(claim), claim["id"]
-    no_interval = {c["id"] for c in registry if "no interval" in decided_by(c)}
+    no_interval = {c["id"] for c in claims if "no interval" in decided_by(c)}
     assert "linear-collapse-with-content" in no_interval
     assert "discriminative-beats-random" in no_interval
     assert "qscore-v2-auroc" not in no_interval

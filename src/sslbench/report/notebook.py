@@ -29,22 +29,15 @@ def page_spec(page: str) -> tuple[str, tuple[str, ...], tuple[str, ...] | None]:
 
 
 def open_page(
-    page: str,
-    setting: str,
-    runs_json: str,
-    collapse_json: str,
-    suppression_json: str,
-    claims_path: str,
-    tracking_uri: str,
-    experiment: str,
+    page: str, setting: str, *inputs: str
 ) -> tuple[ReportContext, tuple[str, ...], tuple[str, ...] | None]:
-    """Load the run's context and display the page's header; returns the context, the papers
-    whose claims the page shows and the MLflow stages its numbers come from (None: all)."""
+    """Load the run's context from ``inputs`` (papermill's parameters, in
+    :func:`sslbench.report.context.load_context`'s order) and display the page's header;
+    returns the context, the papers whose claims the page shows and the MLflow stages its
+    numbers come from (None: all)."""
     warnings.filterwarnings("ignore", category=TqdmWarning)  # no ipywidgets here: plain bars
     title, papers, stages = page_spec(page)
-    ctx = load_context(
-        runs_json, collapse_json, suppression_json, claims_path, tracking_uri, experiment
-    )
+    ctx = load_context(*inputs)
     sources = ctx.mlflow if stages is None else ctx.mlflow[ctx.mlflow["stage"].isin(stages)]
     back = "" if page == INDEX else "[← all claims](index.html) · "
     display(HTML(STYLE))
