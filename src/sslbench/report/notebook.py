@@ -4,10 +4,7 @@ the machines and precision its numbers came from, and our setting."""
 
 from __future__ import annotations
 
-import warnings
-
 from IPython.display import HTML, Markdown, display
-from tqdm import TqdmWarning
 
 from sslbench.report.context import ReportContext, load_context
 from sslbench.report.pages import PAGES
@@ -35,7 +32,6 @@ def open_page(
     :func:`sslbench.report.context.load_context`'s order) and display the page's header;
     returns the context, the papers whose claims the page shows and the MLflow stages its
     numbers come from (None: all)."""
-    warnings.filterwarnings("ignore", category=TqdmWarning)  # no ipywidgets here: plain bars
     title, papers, stages = page_spec(page)
     ctx = load_context(*inputs)
     sources = ctx.mlflow if stages is None else ctx.mlflow[ctx.mlflow["stage"].isin(stages)]

@@ -6,12 +6,17 @@ read back from the pipeline's tracking store (each job logs one run named
 from __future__ import annotations
 
 import os
+import warnings
 
 import pandas as pd
+from tqdm import TqdmWarning
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+# MLflow imports tqdm.auto, which in a report notebook (no ipywidgets) says on import that it
+# falls back to plain bars: that warning would head every page.
+warnings.filterwarnings("ignore", category=TqdmWarning)
 
-from mlflow import MlflowClient  # noqa: E402  (telemetry must be off before the import)
+from mlflow import MlflowClient  # noqa: E402  (telemetry off, tqdm quiet before the import)
 
 MAX_RUNS = 50_000
 #: Provenance tags shown per run and summarised in every page's header.
