@@ -3,6 +3,7 @@ and malformed ``--params`` end in one sentence naming the key, not a traceback."
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -105,3 +106,21 @@ def test_stages_import_only_what_they_use():
         probe = f"import sys, sslbench.stages.{module}; print(*sorted(sys.modules))"
         loaded = set(subprocess.check_output([sys.executable, "-c", probe], text=True).split())
         assert not loaded & set(absent), f"sslbench.stages.{module} imports {loaded & set(absent)}"
+
+
+def test_a_job_gives_its_threads_to_every_blas_pool_loaded_before_or_after():
+    # OpenBLAS starts one spinning thread per core by default: two 1-thread jobs side by side
+    # then ran ~10x slower on 2 cores; scikit-learn (SciPy's BLAS) is loaded after the limit
+    code = (
+        "import numpy\n"
+        "from sslbench.cli import limit_threads\n"
+        "limit_threads(1)\n"
+        "import sklearn.linear_model, scipy.linalg, torch\n"
+        "from threadpoolctl import threadpool_info\n"
+        "pools = threadpool_info()\n"
+        "assert pools and all(p['num_threads'] == 1 for p in pools), pools\n"
+        "assert torch.get_num_threads() == 1\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
