@@ -20,10 +20,10 @@ import os
 import time
 
 import numpy as np
-import torch
 
 from sslbench.analysis.prediction import auroc_auprc
 from sslbench.analysis.qscore import activation_percentage, discriminative_features, q_score
+from sslbench.cli import limit_threads
 
 EPSILON, LOWER, UPPER = 4.0, 50, 95  # 001's ε and percentile window
 
@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    limit_threads(args.threads)  # as every pipeline job
     h = representations(args.samples, args.dim, seed=0)
     correct = np.random.default_rng(1).random(args.samples) < 0.7
     t_a, a = best_time(lambda: activation_percentage(h, EPSILON), args.repeats)

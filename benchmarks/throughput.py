@@ -48,6 +48,7 @@ from torch.utils.data import DataLoader
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision.datasets import ImageFolder
 
+from sslbench.cli import limit_threads
 from sslbench.data.augment import ViewAugment, view_specs
 from sslbench.data.trifeature import generate_trifeature
 from sslbench.device import CPU, Compute, select_compute
@@ -271,7 +272,7 @@ PRECISIONS = {
 
 def allocator_child(args: argparse.Namespace) -> None:
     """Child process: time the model-only full-width SimCLR step, print JSON."""
-    torch.set_num_threads(args.threads)
+    limit_threads(args.threads)  # as every pipeline job
     config = yaml.safe_load(args.config.read_text())
     images = batch_images(args)
     print(json.dumps(vars(model_only(config, 64, images, args.steps))))
@@ -325,7 +326,7 @@ def main() -> None:
     if args.allocator_child:
         allocator_child(args)
         return
-    torch.set_num_threads(args.threads)
+    limit_threads(args.threads)  # as every pipeline job
     config = yaml.safe_load(args.config.read_text())
     images = batch_images(args)
     peaks = peak_flops()

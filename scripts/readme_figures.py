@@ -521,8 +521,13 @@ def invocation_rows(runs: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """The run's wall time: each Snakemake invocation's jobs and minutes (none recorded: no row)."""
     if not runs:
         return []
-    spans = "; then ".join(f"{run['jobs']} jobs in {run['minutes']:.1f} min" for run in runs)
-    return [("wall time (Snakemake invocations)", spans)]
+    return [("wall time (Snakemake invocations)", invocation_spans(runs, 1))]
+
+
+def invocation_spans(runs: list[dict[str, Any]], decimals: int) -> str:
+    """ "N jobs in M min; then …" for each Snakemake invocation, minutes to ``decimals``."""
+    spans = (f"{run['jobs']} jobs in {run['minutes']:.{decimals}f} min" for run in runs)
+    return "; then ".join(spans)
 
 
 def cifar10_rows(snap: dict[str, Any]) -> list[tuple[str, str]]:
@@ -685,9 +690,7 @@ def replication_rows(snap: dict[str, Any]) -> list[tuple[str, ...]]:
 def replication_caption(snap: dict[str, Any]) -> str:
     linear = snap["baseline_linear"]
     accuracies = " / ".join(f"{pct(value)} %" for value in linear.values())
-    runs = "; then ".join(
-        f"{run['jobs']} jobs in {run['minutes']:.0f} min" for run in snap["invocations"]
-    )
+    runs = invocation_spans(snap["invocations"], 0)
     return (
         f"Snakemake invocations: {runs}; baseline SimCLR linear probe {accuracies} on seeds"
         f" {', '.join(linear)}."

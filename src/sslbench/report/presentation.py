@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from sslbench.report.claim_kinds import NO_INTERVAL, decided_by
+from sslbench.report.claim_kinds import NO_INTERVAL, decided_by, family_of
 from sslbench.report.seeds import UNSTABLE
 
 VERDICTS = ("replicated", "contradicted", "inconclusive", "not run")
@@ -90,7 +90,7 @@ def why_inconclusive(claim: Mapping[str, Any], result: Mapping[str, Any]) -> str
 
 
 def _claim_variants(claim: Mapping[str, Any]) -> set[str]:
-    if "compare" in claim:
+    if family_of(claim) == "compare":
         return {claim["compare"]["treated"], claim["compare"]["control"]}
     rule = claim.get("representation")
     if rule is None:
@@ -109,14 +109,17 @@ def _runs_variant(cfg: Mapping[str, Any], variant: str) -> bool:
     return bool(((cfg.get(block) or {}).get("runs") or {}).get(regulariser))
 
 
+def _collapse_settings(rule: Mapping[str, Any]) -> list[str]:
+    """The 002 settings a collapse rule reads: its ``a`` and ``b``, or its one ``setting``."""
+    return [rule[k]["setting"] for k in ("a", "b") if k in rule] or [rule["setting"]]
+
+
 def _runs_claim(cfg: Mapping[str, Any], claim: Mapping[str, Any]) -> bool:
-    if "collapse" in claim:
-        rule = claim["collapse"]
-        wanted = {rule[k]["setting"] for k in ("a", "b") if k in rule} | (
-            {rule["setting"]} if "setting" in rule else set()
-        )
+    family = family_of(claim)
+    if family == "collapse":
+        wanted = set(_collapse_settings(claim["collapse"]))
         return wanted <= set((cfg.get("collapse") or {}).get("settings") or {})
-    if "suppression" in claim:
+    if family == "suppression":
         return bool((cfg.get("suppression") or {}).get("temperatures"))
     variants = _claim_variants(claim) - {"pretrain-none"}
     return bool(variants) and all(_runs_variant(cfg, v) for v in variants)
@@ -140,21 +143,20 @@ def configs_running(claim: Mapping[str, Any], config_dir: Path) -> list[str]:
 
 def _needed(claim: Mapping[str, Any]) -> set[str]:
     """What a claim needs, named as in ``produced`` of :func:`not_run_detail`."""
-    if "collapse" in claim:
-        rule = claim["collapse"]
-        settings = [rule[k]["setting"] for k in ("a", "b") if k in rule] or [rule["setting"]]
-        return {f"collapse:{setting}" for setting in settings}
-    if "suppression" in claim:
+    family = family_of(claim)
+    if family == "collapse":
+        return {f"collapse:{setting}" for setting in _collapse_settings(claim["collapse"])}
+    if family == "suppression":
         return {"suppression"}
     return _claim_variants(claim)
 
 
 def _needs(claim: Mapping[str, Any]) -> str:
-    if "collapse" in claim:
-        rule = claim["collapse"]
-        settings = [rule[k]["setting"] for k in ("a", "b") if k in rule] or [rule["setting"]]
+    family = family_of(claim)
+    if family == "collapse":
+        settings = _collapse_settings(claim["collapse"])
         return f"002 controlled setting(s) {', '.join(dict.fromkeys(settings))}"
-    if "suppression" in claim:
+    if family == "suppression":
         return "004 τ × IFM sweep"
     models = sorted(_claim_variants(claim) - {"pretrain-none"}) or ["pretrain-none"]
     return f"{' / '.join(models)} model"
