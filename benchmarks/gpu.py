@@ -6,8 +6,10 @@ set resident on the GPU, its views drawn by ``ViewAugment`` there, then the loop
 ``optimizer_step``: loss, backward, optimiser, momentum updates) and the **model-only** step (the
 same ``optimizer_step`` on views already on the GPU). Rows give views/s, achieved TFLOP/s
 (``torch.utils.flop_counter`` on one step) and their share of the measured peak of an
-8192³ bf16 matmul. Then SimCLR in the default (contiguous) layout and, with ``--compile``, with
-the backbone compiled (``compute.compile``). Timing syncs the GPU only at a block's ends.
+8192³ bf16 matmul. Then SimCLR in the default (contiguous) layout, with LARS tensor by tensor
+instead of its multi-tensor step and, with ``--compile``, with the backbone compiled
+(``compute.compile``) and compiled with CUDA graphs (mode ``reduce-overhead``). A variant that
+fails gives a row with its error. Timing syncs the GPU only at a block's ends.
 
     python benchmarks/gpu.py --config config/config.yaml config/gpu_cifar10.yaml
 
@@ -23,6 +25,7 @@ import itertools
 import json
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -50,6 +53,17 @@ PEAK_SIDE = 8192  # the matmul whose bf16 rate is the roofline (H100 dense bf16:
 PEAK_REPS = 10
 
 
+@dataclass(frozen=True)
+class Variant:
+    """A row's setting: its name, the compute, the backbone's torch.compile mode beyond
+    ``compute.compile`` (None: none) and whether LARS takes its multi-tensor step."""
+
+    name: str
+    compute: Compute
+    compile_mode: str | None = None
+    foreach: bool = True
+
+
 def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -68,15 +82,18 @@ def matmul_peak(device: torch.device, side: int) -> float:
     return 2 * side**3 * PEAK_REPS / (time.perf_counter() - started)
 
 
-def build(name: str, config: dict, compute: Compute) -> tuple[SSLMethod, torch.optim.Optimizer]:
-    """The method on the config's backbone with its recipe's optimiser, on ``compute`` (not yet
-    compiled: :func:`measure` counts the FLOPs of the eager step first)."""
+def build(name: str, config: dict, variant: Variant) -> tuple[SSLMethod, torch.optim.Optimizer]:
+    """The method on the config's backbone with its recipe's optimiser, on the variant's compute
+    (not yet compiled: :func:`measure` counts the FLOPs of the eager step first)."""
     torch.manual_seed(0)
     backbone = build_backbone(BackboneSpec(**config["pretrain"]["backbone"]))
     method = build_method(name, backbone, method_params(config, name)).train()
-    place(method, dataclasses.replace(compute, compile=False))
+    place(method, dataclasses.replace(variant.compute, compile=False))
     spec = OptimSpec(**(method_optimizer(config, name)))
-    return method, training_optimizer(method, spec, config["pretrain"]["batch_size"])
+    optimizer = training_optimizer(method, spec, config["pretrain"]["batch_size"])
+    for group in optimizer.param_groups:
+        group["foreach"] = variant.foreach
+    return method, optimizer
 
 
 def time_steps(step, n: int, device: torch.device) -> float:  # noqa: ANN001 (a closure)
@@ -92,10 +109,11 @@ def time_steps(step, n: int, device: torch.device) -> float:  # noqa: ANN001 (a 
 
 
 def measure(
-    name: str, config: dict, compute: Compute, images: torch.Tensor, steps: int
+    name: str, config: dict, variant: Variant, images: torch.Tensor, steps: int
 ) -> dict[str, float]:
     """Seconds per in-loop and per model-only step, and the FLOPs of one step."""
-    method, optimizer = build(name, config, compute)
+    compute = variant.compute
+    method, optimizer = build(name, config, variant)
     batch_size = config["pretrain"]["batch_size"]
     augment = ViewAugment(view_specs(method_views(config, name)), images.shape[-1])
     generator = torch.Generator().manual_seed(0)
@@ -119,6 +137,8 @@ def measure(
     with FlopCounterMode(display=False) as counter:
         train_step(fixed)
     place(method, compute)  # compiles now when the setting says so
+    if variant.compile_mode is not None:
+        method.backbone.compile(mode=variant.compile_mode)
     return {
         "in_loop": time_steps(in_loop, steps, compute.device),
         "model": time_steps(lambda: train_step(fixed), steps, compute.device),
@@ -162,14 +182,28 @@ def rows(name: str, variant: str, result: dict[str, float], peak: float) -> list
     ]
 
 
-def settings(args: argparse.Namespace, compute: Compute) -> list[tuple[str, str, Compute]]:
-    """(method, variant, compute) rows in order: every method in the pipeline's setting, then
-    SimCLR in the default layout and, with ``--compile``, compiled (slowest to start: last)."""
-    out = [(method, "pipeline", compute) for method in args.methods]
+def markdown_row(row: dict) -> str:
+    if "error" in row:
+        return f"| {row['method']} | {row['variant']} | failed: {row['error']} |"
+    return (
+        f"| {row['method']} | {row['variant']} | {row['step']} | "
+        f"{1e3 * row['s_per_step']:.1f} | {row['views_per_s']:,.0f} | "
+        f"{row['tflops']:.1f} | {100 * row['share_of_peak']:.1f} % | {row['host_syncs']} |"
+    )
+
+
+def settings(args: argparse.Namespace, compute: Compute) -> list[tuple[str, Variant]]:
+    """(method, variant) rows in order: every method in the pipeline's setting, then SimCLR in
+    the default layout, with LARS tensor by tensor and, with ``--compile``, compiled (slowest
+    to start: last)."""
+    out = [(method, Variant("pipeline", compute)) for method in args.methods]
     if "simclr" in args.methods:
-        out.append(("simclr", "contiguous", dataclasses.replace(compute, channels_last=False)))
+        contiguous = dataclasses.replace(compute, channels_last=False)
+        out.append(("simclr", Variant("contiguous", contiguous)))
+        out.append(("simclr", Variant("lars_per_tensor", compute, foreach=False)))
         if args.compile:
-            out.append(("simclr", "compiled", dataclasses.replace(compute, compile=True)))
+            out.append(("simclr", Variant("compiled", dataclasses.replace(compute, compile=True))))
+            out.append(("simclr", Variant("cuda_graphs", compute, compile_mode="reduce-overhead")))
     return out
 
 
@@ -211,17 +245,16 @@ def main() -> None:
         flush=True,
     )
     table = []
-    for method, variant, setting in settings(args, compute):
-        result = measure(method, config, setting, images, args.steps)
-        for row in rows(method, variant, result, peak):
-            table.append(row)
-            print(
-                f"| {row['method']} | {row['variant']} | {row['step']} | "
-                f"{1e3 * row['s_per_step']:.1f} | {row['views_per_s']:,.0f} | "
-                f"{row['tflops']:.1f} | {100 * row['share_of_peak']:.1f} % | "
-                f"{row['host_syncs']} |",
-                flush=True,
+    for method, variant in settings(args, compute):
+        try:
+            measured = rows(
+                method, variant.name, measure(method, config, variant, images, args.steps), peak
             )
+        except Exception as err:  # noqa: BLE001 (a variant that fails is a result, not the end)
+            measured = [{"method": method, "variant": variant.name, "error": repr(err)[:300]}]
+        for row in measured:
+            table.append(row)
+            print(markdown_row(row), flush=True)
         if args.json:  # after every row, so a run cut short keeps what it measured
             args.json.write_text(json.dumps({"peak_flops": peak, "rows": table}, indent=1))
 

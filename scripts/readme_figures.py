@@ -84,7 +84,9 @@ GPU = "gpu"
 #: benchmarks/gpu.py's SimCLR rows beyond the pipeline's own: (variant, label), in table order.
 GPU_VARIANTS = (
     ("contiguous", "SimCLR, default (contiguous) layout"),
+    ("lars_per_tensor", "SimCLR, LARS tensor by tensor"),
     ("compiled", "SimCLR, compiled"),
+    ("cuda_graphs", "SimCLR, compiled with CUDA graphs"),
 )
 THOUSANDS = 1000
 #: 000 Table 1's simple metrics shown beside Q-Score v1 (AUROC as predictors of correctness)
@@ -723,10 +725,21 @@ def all_methods_rows(snap: dict[str, Any]) -> list[tuple[str, ...]]:
 
 def gpu_rows(snap: dict[str, Any]) -> list[tuple[str, ...]]:
     """Every method's in-loop and model-only views/s and the model step's TFLOP/s (share of
-    the card's measured bf16 peak), then SimCLR's layout and compile variants."""
-    rows = {(r["method"], r["variant"], r["step"]): r for r in snap["benchmark"]}
+    the card's measured bf16 peak), then SimCLR's variants; a variant the run did not measure
+    shows dashes, one that failed its error."""
+    rows = {(r["method"], r["variant"], r.get("step")): r for r in snap["benchmark"]}
 
     def row(label: str, method: str, variant: str) -> tuple[str, ...]:
+        if (method, variant, None) in rows:
+            return (
+                label,
+                MISSING,
+                MISSING,
+                MISSING,
+                f"failed: {rows[method, variant, None]['error']}",
+            )
+        if (method, variant, "in_loop") not in rows:
+            return (label, MISSING, MISSING, MISSING, "not measured")
         in_loop, model = rows[method, variant, "in_loop"], rows[method, variant, "model"]
         return (
             label,

@@ -19,8 +19,8 @@ def test_gpu_benchmark_runs_the_loop_step_on_the_cpu(tmp_path):
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     rows = json.loads(out.read_text())["rows"]
-    # both methods in the pipeline's layout, then SimCLR in the contiguous one; each with the
-    # in-loop and the model-only step, at a positive rate
+    # both methods in the pipeline's layout, then SimCLR in the contiguous one and with LARS
+    # tensor by tensor; each with the in-loop and the model-only step, at a positive rate
     assert [(r["method"], r["variant"], r["step"]) for r in rows] == [
         ("simclr", "pipeline", "in_loop"),
         ("simclr", "pipeline", "model"),
@@ -28,6 +28,8 @@ def test_gpu_benchmark_runs_the_loop_step_on_the_cpu(tmp_path):
         ("mocov2", "pipeline", "model"),
         ("simclr", "contiguous", "in_loop"),
         ("simclr", "contiguous", "model"),
+        ("simclr", "lars_per_tensor", "in_loop"),
+        ("simclr", "lars_per_tensor", "model"),
     ]
     assert all(r["views_per_s"] > 0 and r["tflops"] > 0 for r in rows)
     assert "| simclr | pipeline | in_loop |" in result.stdout

@@ -117,3 +117,23 @@ def test_static_lr_groups_keep_the_base_lr_while_the_rest_follow_the_schedule():
     assert all(lrs[id(p)] == 0.8 for p in model.predictor.parameters())
     assert all(lrs[id(p)] == 0.2 for p in model.backbone.parameters())
     assert len(lrs) == sum(1 for p in model.parameters() if p.requires_grad)
+
+
+@pytest.mark.parametrize("clip_lr", [False, True])
+def test_multi_tensor_step_equals_the_step_tensor_by_tensor(clip_lr):
+    """``foreach`` (the default) and tensor by tensor give bit-identical weights over steps with
+    momentum, on a backbone whose biases/norms are excluded and one zero-gradient tensor."""
+    models = []
+    for foreach in (True, False):
+        torch.manual_seed(0)
+        model = build_backbone(BackboneSpec("resnet18", 4, "cifar"))
+        optimizer = LARS(model.parameters(), 0.8, 0.9, 1e-4, 0.02, clip_lr, True, foreach=foreach)
+        for step in range(3):
+            torch.manual_seed(step)
+            model(torch.randn(4, 3, 8, 8)).pow(2).sum().backward()
+            next(model.parameters()).grad.zero_()
+            optimizer.step()
+            optimizer.zero_grad()
+        models.append(model)
+    for ours, reference in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        assert torch.equal(ours, reference)

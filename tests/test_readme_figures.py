@@ -174,7 +174,7 @@ def test_gpu_table_from_a_gpu_check_folder(tmp_path: Path) -> None:
         for method, _ in readme_figures.METHODS
         for variant in ("pipeline", "contiguous", "compiled")
         for step in ("in_loop", "model")
-    ]
+    ] + [{"method": "simclr", "variant": "cuda_graphs", "error": "RuntimeError('no graph')"}]
     write(check / "benchmark.json", {"peak_flops": 8e14, "rows": rows})
     write(check / "cifar10_eval.json", {"linear_probe_accuracy": 0.8, "knn_accuracy": 0.75})
     (check / "cifar10_pretrain.log").write_text("x INFO epoch 50/50 step 97/97 loss 3.3 1 img/s\n")
@@ -186,6 +186,11 @@ def test_gpu_table_from_a_gpu_check_folder(tmp_path: Path) -> None:
     table = readme_figures.render("gpu", json.loads(json.dumps(snap)))
     assert "one NVIDIA H100 80GB HBM3 (driver 580.1, CUDA 13.0" in table
     assert "| SimCLR | 40,000 | 40,000 | 100 (12.5 %) | none |" in table
+    assert "| SimCLR, LARS tensor by tensor | — | — | — | not measured |" in table
+    assert (
+        "| SimCLR, compiled with CUDA graphs | — | — | — | failed: RuntimeError('no graph') |"
+        in table
+    )
     assert "| 400 s; 200 s (25.0 k views/s) |" in table  # 50 epochs × 100,000 views / 200 s
     assert "| 80.0 % / 75.0 % |" in table
     assert "| 3 of 9 in 150 s |" in table
