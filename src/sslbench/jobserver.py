@@ -174,9 +174,7 @@ def _accept(
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
-        os.close(signal.set_wakeup_fd(-1))  # the loop's waker: not the job's
-        for inherited in list(selector.get_map().values()):
-            inherited.fileobj.close()
+        _close_inherited(selector)
         conn.close()
         _run_job(request, fds, defaults)
     for fd in fds:
@@ -186,6 +184,21 @@ def _accept(
     selector.register(conn, selectors.EVENT_READ, pid)
     log.info("job %d: %s", pid, " ".join(request["argv"][:1]))
     return False
+
+
+def _close_inherited(selector: selectors.BaseSelector) -> None:
+    """In a child: close the loop's waker and every socket the loop watches (not the job's).
+
+    A descriptor already closed is skipped: on a GPU node (Python 3.12, torch 2.11) one child
+    of ~13 found the waker's descriptor closed before its first line ran (EBADF), which killed
+    its job."""
+    waker = signal.set_wakeup_fd(-1)
+    if waker >= 0:
+        with contextlib.suppress(OSError):
+            os.close(waker)
+    for inherited in list(selector.get_map().values()):
+        with contextlib.suppress(OSError):
+            inherited.fileobj.close()
 
 
 def _read_request(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
