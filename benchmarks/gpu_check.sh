@@ -6,7 +6,8 @@
 # STEPS (any of, in this order): benchmark — benchmarks/gpu.py (all methods, layouts, compiled
 # SimCLR); tiny_dag — the tiny DAG (.test/config/test.yaml) with TINY_JOBS_PER_GPU jobs sharing the
 # GPU and the job server on (TINY_JOB_SERVER=false: each job its own process), then every
-# job's start-up and stage seconds from its log (tiny_jobs.tsv); cifar10 —
+# job's start-up and stage seconds from its log (tiny_jobs.tsv) and all its logs
+# (tiny_logs.tar.gz); cifar10 —
 # SimCLR on all of CIFAR-10 through the real DAG (config/gpu_cifar10.yaml, CIFAR_EPOCHS epochs)
 # to its linear probe and k-NN. The bundle is installed first unless it already is (a device
 # stays warm between two calls). Each step has its own time limit and writes into $OUT.
@@ -43,7 +44,8 @@ job_times() {  # job_times LOGS_DIR: rule, job, start-up s, stage s of every job
 {
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
   python3 -c 'import sys, torch; print(sys.version.split()[0], torch.__version__, torch.version.cuda)'
-  git rev-parse --short HEAD 2>/dev/null
+  git rev-parse --short HEAD 2>/dev/null  # a device's copy may carry an older .git: snapshot
+  # with readme_figures.py --code-commit when the working tree was newer
   echo "steps: $STEPS"
 } >>"$OUT/summary.txt" 2>&1
 
@@ -70,7 +72,10 @@ if wants tiny_dag; then
   (cd /tmp/sslbench-tiny && step tiny_dag "$TINY_LIMIT" python3 -m snakemake --profile profiles/gpu \
     --scheduler greedy --cores all --resources gpu="$TINY_JOBS_PER_GPU" \
     --configfile config/config.yaml config/gpu.yaml .test/config/test.yaml jobs.yaml)
+  echo "tiny_dag settings: jobs_per_gpu $TINY_JOBS_PER_GPU, job_server $TINY_JOB_SERVER" \
+    >>"$OUT/summary.txt"
   (cd /tmp/sslbench-tiny && job_times logs) >"$OUT/tiny_jobs.tsv"
+  tar -czf "$OUT/tiny_logs.tar.gz" -C /tmp/sslbench-tiny logs  # every job's log, for a failure
 fi
 
 if wants cifar10; then

@@ -89,6 +89,8 @@ GPU_VARIANTS = (
     ("cuda_graphs", "SimCLR, compiled with CUDA graphs"),
 )
 THOUSANDS = 1000
+#: What a gpu_check step's exit code says about a DAG run (others: a job failed).
+DAG_OUTCOMES = {0: "all done", 124: "stopped at its time limit"}
 #: 000 Table 1's simple metrics shown beside Q-Score v1 (AUROC as predictors of correctness)
 SIMPLE_METRICS = ("z_score_max", "soft_sparsity")
 MS_PER_MINUTE = 60_000
@@ -387,6 +389,11 @@ def gpu_check_snapshot(check: Path, code_commit: str | None) -> dict[str, Any]:
     evaluation = json.loads((check / "cifar10_eval.json").read_text())
     epochs = re.findall(r"epoch (\d+)/\d+ step", (check / "cifar10_pretrain.log").read_text())
     tiny_done = re.findall(r"(\d+) of (\d+) steps", (check / "tiny_dag.log").read_text())[-1]
+    tiny_settings = {}
+    for line in lines:
+        found = re.fullmatch(r"tiny_dag settings: jobs_per_gpu (\d+), job_server (\w+)", line)
+        if found:
+            tiny_settings = {"jobs_per_gpu": int(found[1]), "job_server": found[2] == "true"}
     newest = max((check / name).stat().st_mtime for name in ("benchmark.json", "cifar10_eval.json"))
     return {
         "kind": GPU,
@@ -407,6 +414,7 @@ def gpu_check_snapshot(check: Path, code_commit: str | None) -> dict[str, Any]:
             "jobs": job_seconds(check / "cifar10_jobs.tsv"),
         },
         "tiny_dag": {"done": int(tiny_done[0]), "total": int(tiny_done[1])}
+        | tiny_settings
         | {"jobs": job_seconds(check / "tiny_jobs.tsv")},
     }
 
@@ -764,6 +772,11 @@ def dag_jobs(jobs: dict[str, dict[str, float]]) -> str:
 
 def gpu_dag_rows(snap: dict[str, Any]) -> list[tuple[str, str]]:
     cifar, tiny, steps = snap["cifar10"], snap["tiny_dag"], snap["steps"]
+    tiny_setting = (
+        f"{tiny['jobs_per_gpu']} jobs per GPU, job server {'on' if tiny['job_server'] else 'off'}"
+        if "job_server" in tiny
+        else "settings not recorded"
+    )
     pretrain = cifar["jobs"]["pretrain"]["stage"]
     views = cifar["epochs"] * CIFAR10_TRAIN_IMAGES * VIEWS_PER_IMAGE
     return [
@@ -776,8 +789,9 @@ def gpu_dag_rows(snap: dict[str, Any]) -> list[tuple[str, str]]:
         ("its linear probe / 20-NN", f"{pct(cifar['linear'])} % / {pct(cifar['knn'])} %"),
         ("its jobs: start-up (imports, device) + stage, mean s", dag_jobs(cifar["jobs"])),
         (
-            "tiny DAG (.test/config/test.yaml), jobs done in its time limit",
-            f"{tiny['done']} of {tiny['total']} in {steps['tiny_dag']['seconds']} s",
+            f"tiny DAG (.test/config/test.yaml), {tiny_setting}: jobs done",
+            f"{tiny['done']} of {tiny['total']} in {steps['tiny_dag']['seconds']} s"
+            f" ({DAG_OUTCOMES.get(steps['tiny_dag']['exit'], 'stopped: a job failed')})",
         ),
         ("its jobs: start-up + stage, mean s", dag_jobs(tiny["jobs"])),
     ]

@@ -5,6 +5,7 @@ fresh venv that then plans the DAG."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import urllib.request
@@ -25,6 +26,21 @@ PYPI_PROBE_TIMEOUT_S = 10
 INSTALL_TIMEOUT_S = 600
 LOCAL_PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
 LINUX = bundle.Target("3.12", bundle.DEFAULT_PLATFORMS).marker_environment()
+
+
+#: A workflow shell command's tool: ``"$SSLBENCH_PYTHON" -m module [subcommand]``.
+TOOL_COMMAND = re.compile(r'"\$SSLBENCH_PYTHON" -m ([A-Za-z_.]+)((?: [a-z][A-Za-z_-]*)?)')
+SYSTEM_PATH = "/usr/bin:/bin"  # no venv's or install's bin: tools must run as modules
+
+
+def _workflow_tools() -> set[tuple[str, ...]]:
+    """Every third-party ``python -m`` command of the workflow's rules, with its subcommand."""
+    text = "\n".join(p.read_text() for p in (REPO / "workflow").rglob("*.smk"))
+    return {
+        (module, *sub.split())
+        for module, sub in TOOL_COMMAND.findall(text)
+        if not module.startswith("sslbench")
+    }
 
 
 def _item(name: str, *requires: str) -> dict:
@@ -155,6 +171,14 @@ def test_bundle_installs_offline_and_plans_the_dag(tmp_path):
         tmp_path, env,
     )  # fmt: skip
     assert store.returncode == 0, store.stderr[-3000:]
+    # An install with --target puts console scripts where PATH does not look: every tool the
+    # rules call must run as a module (`python -m jupyter nbconvert` looked for the
+    # jupyter-nbconvert script and failed every report page on a GPU node).
+    tools = _workflow_tools()
+    assert ("papermill",) in tools
+    for tool in tools:
+        helped = _run([str(python), "-m", *tool, "--help"], tmp_path, env | {"PATH": SYSTEM_PATH})
+        assert helped.returncode == 0, (tool, helped.stderr[-2000:])
 
     work = copy_workflow(tmp_path / "work")
     cmd = [

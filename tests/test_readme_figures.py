@@ -166,6 +166,7 @@ def test_gpu_table_from_a_gpu_check_folder(tmp_path: Path) -> None:
     (check / "summary.txt").write_text(
         "NVIDIA H100 80GB HBM3, 580.1, 81559 MiB\n3.12.3 2.11.0+cu130 13.0\nabc1234\n"
         "steps: benchmark tiny_dag\nbenchmark: exit 0 after 68 s\ntiny_dag: exit 124 after 150 s\n"
+        "tiny_dag settings: jobs_per_gpu 4, job_server true\n"
         "cifar10: exit 0 after 400 s\n"
     )
     rows = [
@@ -193,5 +194,8 @@ def test_gpu_table_from_a_gpu_check_folder(tmp_path: Path) -> None:
     )
     assert "| 400 s; 200 s (25.0 k views/s) |" in table  # 50 epochs × 100,000 views / 200 s
     assert "| 80.0 % / 75.0 % |" in table
-    assert "| 3 of 9 in 150 s |" in table
+    assert (
+        "| tiny DAG (.test/config/test.yaml), 4 jobs per GPU, job server on: jobs done |" in table
+    )
+    assert "| 3 of 9 in 150 s (stopped at its time limit) |" in table
     assert "| evaluate 2 × 7.0 + 2.0 s |" in table

@@ -63,7 +63,7 @@ NOTEBOOK_SHELL = (
     " -r suppression_json {params.suppression:q} -r claims_path {input.claims:q}"
     " -r tracking_uri {params.tracking_uri:q} -r experiment {params.experiment:q}"
     " -r setting {params.setting:q} --cwd ."
-    ' && "$SSLBENCH_PYTHON" -m jupyter nbconvert --to html --no-input {output.notebook:q}'
+    ' && "$SSLBENCH_PYTHON" -m nbconvert --to html --no-input {output.notebook:q}'
     " --output-dir {params.reports_dir:q} --output {params.tmp:q}"
     " && mv {params.reports_dir:q}/{params.tmp:q}.html {output.html:q}) > {log:q} 2>&1"
 )
