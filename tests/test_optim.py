@@ -137,3 +137,20 @@ def test_multi_tensor_step_equals_the_step_tensor_by_tensor(clip_lr):
         models.append(model)
     for ours, reference in zip(models[0].parameters(), models[1].parameters(), strict=True):
         assert torch.equal(ours, reference)
+
+
+@pytest.mark.parametrize("foreach", [True, False])
+def test_a_tensor_whose_first_gradient_comes_later_keeps_the_others_momentum(foreach):
+    """SwAV's prototypes have no gradient for the first steps: when theirs arrives, every other
+    tensor's momentum carries on (v ← μ v + d) and theirs starts at its direction."""
+    early, late = nn.Parameter(torch.zeros(2)), nn.Parameter(torch.zeros(2))
+    optimizer = LARS([early, late], 1.0, 0.9, 0.0, 0.02, False, True, foreach=foreach)
+    early.grad = torch.tensor([1.0, 2.0])  # 1-D and excluded: the direction is the gradient
+    optimizer.step()
+    early.grad, late.grad = torch.tensor([3.0, 4.0]), torch.tensor([5.0, 6.0])
+    optimizer.step()
+    assert torch.equal(
+        early,
+        -torch.tensor([1.0, 2.0]) - (0.9 * torch.tensor([1.0, 2.0]) + torch.tensor([3.0, 4.0])),
+    )
+    assert torch.equal(late, -torch.tensor([5.0, 6.0]))

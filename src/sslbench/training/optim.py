@@ -107,15 +107,21 @@ class LARS(torch.optim.Optimizer):
     def _momentum(
         self, params: list[torch.Tensor], directions: list[torch.Tensor], momentum: float
     ) -> list[torch.Tensor]:
-        """Heavy-ball buffers v ← μ v + d (v₀ = d), updated in place and returned."""
-        if any("momentum_buffer" not in self.state[p] for p in params):
-            for p, d in zip(params, directions, strict=True):
-                self.state[p]["momentum_buffer"] = d.clone()
-            return [self.state[p]["momentum_buffer"] for p in params]
-        buffers = [self.state[p]["momentum_buffer"] for p in params]
-        torch._foreach_mul_(buffers, momentum)
-        torch._foreach_add_(buffers, directions)
-        return buffers
+        """Heavy-ball buffers v ← μ v + d, updated in place and returned; a tensor's first
+        direction starts its buffer (v₀ = d), also when its first gradient comes later than
+        the others' (SwAV's prototypes are frozen, gradient None, for the first steps)."""
+        buffers, updated = [], []
+        for p, d in zip(params, directions, strict=True):
+            state = self.state[p]
+            if "momentum_buffer" in state:
+                buffers.append(state["momentum_buffer"])
+                updated.append(d)
+            else:
+                state["momentum_buffer"] = d.clone()
+        if buffers:
+            torch._foreach_mul_(buffers, momentum)
+            torch._foreach_add_(buffers, updated)
+        return [self.state[p]["momentum_buffer"] for p in params]
 
 
 def _directions(params: list[torch.Tensor], group: dict) -> list[torch.Tensor]:
