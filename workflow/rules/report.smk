@@ -85,6 +85,10 @@ rule report_page:
         f"{LOGS}/report/{{page}}.log",
     wildcard_constraints:
         page="|".join(PAGES),
+    # Pages start their Jupyter kernels side by side; jupyter_client picks a kernel's TCP
+    # ports before the kernel binds them, so two can race for one ("Address already in use",
+    # "Kernel died before replying to kernel_info", seen once in a CI run): one retry.
+    retries: 1
     conda:
         "../envs/sslbench.yaml"
     params:
