@@ -17,12 +17,11 @@ and with ``--changed`` every row whose verdict differs.
 from __future__ import annotations
 
 import argparse
-import html
 import re
 import sys
 from pathlib import Path
 
-from readme_figures import index_html
+from readme_figures import claim_rows, index_html
 
 DECIDED = ("replicated", "contradicted")
 #: the columns a row is matched on, and the verdict column, as the claims tables name them
@@ -39,22 +38,6 @@ def notebook_html(run: Path) -> str:
     if html is None:
         raise SystemExit(f"{run}: no reports/index.ipynb (has the report been built?)")
     return html
-
-
-def _text(cell: str) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
-
-
-def claim_rows(page: str) -> list[dict[str, str]]:
-    """The rows of every per-paper claims table (``id="claims-<paper>"``) as column → text."""
-    rows = []
-    for paper, table in re.findall(r'<table[^>]*id="claims-(\w+)"[^>]*>(.*?)</table>', page, re.S):
-        head = re.search(r"<thead>(.*?)</thead>", table, re.S).group(1)
-        columns = [_text(c) for c in re.findall(r"<th[^>]*>(.*?)</th>", head, re.S)]
-        for body in re.findall(r"<tr>(.*?)</tr>", table.split("</thead>", 1)[1], re.S):
-            cells = [_text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", body, re.S)]
-            rows.append({"paper": paper} | dict(zip(columns, cells, strict=True)))
-    return rows
 
 
 def row_key(row: dict[str, str]) -> tuple[str, str, str]:

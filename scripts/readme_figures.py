@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import html
 import json
 import re
 import sqlite3
@@ -106,6 +107,19 @@ SPARSITY_DECIMALS = 2  # share of near-zero entries of h, in %
 MOVEMENT_DIGITS = 3  # significant digits of ‖θ − θ₀‖ / ‖θ₀‖
 MISSING = "—"
 NOT_RECORDED = "not recorded"
+#: How the replication table groups the report's "why inconclusive" texts
+#: (src/sslbench/report/seeds.py, presentation.py, verdicts.py): label, pattern; first match
+#: wins, a projection's number is the pattern's group.
+WHY_GROUPS = (
+    ("more seeds (or encoder pairs) would decide it", r"≈ ([\d,]+) (?:seeds|pairs) would decide"),
+    ("more than 1,000 seeds (or pairs) needed", r"more than [\d,]+ (?:seeds|pairs)"),
+    ("seeds suffice; the test samples' noise keeps it open", r"more test samples needed"),
+    ("the seeds disagree (each seed decided on its own)", r"the seeds disagree"),
+    ("point values on both sides of the threshold", r"both sides of the threshold"),
+    ("the treated model did not move", r"did not move"),
+    ("not computable on the model", r"not computable"),
+)
+OTHER_WHY = "other"
 #: decimals kept before rounding half up, so 0.28949999 (float32 of 579 / 2000) shows 29.0
 ROUNDING_GUARD = 6
 
@@ -240,6 +254,47 @@ def index_html(run: Path) -> str | None:
     )
 
 
+def cell_text(cell: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+
+
+def claim_rows(page: str) -> list[dict[str, str]]:
+    """The rows of every per-paper claims table (``id="claims-<paper>"``) as column → text."""
+    rows = []
+    for paper, table in re.findall(r'<table[^>]*id="claims-(\w+)"[^>]*>(.*?)</table>', page, re.S):
+        head = re.search(r"<thead>(.*?)</thead>", table, re.S).group(1)
+        columns = [cell_text(c) for c in re.findall(r"<th[^>]*>(.*?)</th>", head, re.S)]
+        for body in re.findall(r"<tr>(.*?)</tr>", table.split("</thead>", 1)[1], re.S):
+            cells = [cell_text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", body, re.S)]
+            rows.append({"paper": paper} | dict(zip(columns, cells, strict=True)))
+    return rows
+
+
+def why_group(why: str) -> tuple[str, int | None]:
+    """The :data:`WHY_GROUPS` label of an inconclusive row's reason, and the seeds (or pairs)
+    its projection names (None where it names none)."""
+    for label, pattern in WHY_GROUPS:
+        found = re.search(pattern, why)
+        if found is not None:
+            number = found.groups()[0] if found.groups() else None
+            return label, None if number is None else int(number.replace(",", ""))
+    return OTHER_WHY, None
+
+
+def undecided(run: Path) -> dict[str, list[int | None]] | None:
+    """The report's inconclusive rows grouped by why they stay undecided (:func:`why_group`),
+    each with the number of seeds or pairs its projection names."""
+    page = index_html(run)
+    if page is None:
+        return None
+    groups: dict[str, list[int | None]] = {}
+    for row in claim_rows(page):
+        if row["verdict"] == "inconclusive":
+            label, number = why_group(row["why inconclusive"])
+            groups.setdefault(label, []).append(number)
+    return groups
+
+
 def verdict_overview(run: Path) -> dict[str, dict[str, int]] | None:
     """Claims per verdict of every paper's row of the report's verdict overview (and of the row
     of all papers), with the rows whose seeds disagree (``unstable``) where the report shows it."""
@@ -366,6 +421,7 @@ def replication_numbers(reader: Reader) -> dict[str, Any]:
             baseline[path.parent.parent.name] = evaluation["linear_probe_accuracy"]
     return {
         "papers": verdict_overview(reader.run),
+        "undecided": undecided(reader.run),
         "invocations": invocations(reader.run),
         "baseline_linear": baseline,
     }
@@ -697,6 +753,17 @@ def replication_rows(snap: dict[str, Any]) -> list[tuple[str, ...]]:
     return rows
 
 
+def undecided_rows(snap: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Inconclusive rows per reason (:data:`WHY_GROUPS` order), with the projected seeds."""
+    order = [label for label, _ in WHY_GROUPS] + [OTHER_WHY]
+    rows = []
+    for label in sorted(snap["undecided"], key=order.index):
+        numbers = sorted(n for n in snap["undecided"][label] if n is not None)
+        projected = ", ".join(f"{n:,}" for n in numbers) if numbers else MISSING
+        rows.append((label, str(len(snap["undecided"][label])), projected))
+    return rows
+
+
 def replication_caption(snap: dict[str, Any]) -> str:
     linear = snap["baseline_linear"]
     accuracies = " / ".join(f"{pct(value)} %" for value in linear.values())
@@ -818,6 +885,9 @@ def render(name: str, snap: dict[str, Any]) -> str:
     elif snap["kind"] == "replication":
         header = ("paper", *VERDICTS, "decided", "seeds disagree (unstable)")
         body = replication_caption(snap) + "\n\n" + table(header, replication_rows(snap), 1)
+        if snap.get("undecided"):
+            why = ("why an inconclusive row is undecided", "rows", "seeds (or pairs) projected")
+            body += "\n\n" + table(why, undecided_rows(snap), 1)
     else:
         header = (
             "method",

@@ -1,11 +1,12 @@
 """The interval statistics the report's verdicts read, computed in ``sslbench.analysis``:
-Student-t and Pearson intervals (004's sweep) and pooled GradCAM IoU differences (001 Fig. 7)."""
+Student-t and Pearson intervals (004's sweep), the values a t-interval would need to decide a
+claim (issue 18), and pooled GradCAM IoU differences (001 Fig. 7)."""
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from sslbench.analysis.intervals import pearson_interval, seed_interval
+from sslbench.analysis.intervals import pearson_interval, seed_interval, values_to_decide
 from sslbench.analysis.miou import iou_contrast, pooled_iou, pooled_iou_difference
 
 
@@ -15,6 +16,37 @@ def test_seed_interval_is_the_student_t_interval_of_the_mean():
     expected = stats.t.interval(0.9, 3, loc=values.mean(), scale=stats.sem(values))
     assert mean == pytest.approx(0.2125) and (low, high) == pytest.approx(expected)
     assert seed_interval(values) == seed_interval(values, 0.95)
+
+
+def _t_interval_excludes(values, n, boundary):
+    """Whether scipy's t-interval of n values with ``values``' mean and SD excludes
+    ``boundary`` (independent of the module's half-width)."""
+    sd = np.std(values, ddof=1)
+    low, high = stats.t.interval(0.95, n - 1, loc=np.mean(values), scale=sd / np.sqrt(n))
+    return not low <= boundary <= high
+
+
+def test_values_to_decide_is_the_smallest_n_whose_t_interval_excludes_the_boundary():
+    """Seeds at +6.7, −10.6, −2.1 and +3 points against a 0.3-point minimal effect (IFM-like):
+    the projection is the first n whose interval clears 0.003, and no smaller n does."""
+    values = np.array([0.067, -0.106, -0.021, 0.03])
+    n = values_to_decide(values, (0.003,), 0.95, 100_000)
+    assert n is not None and n > values.size
+    assert _t_interval_excludes(values, n, 0.003)
+    assert not _t_interval_excludes(values, n - 1, 0.003)
+    assert values_to_decide(2 * values, (0.003,), 0.95, 100_000) > n  # wider spread: more seeds
+
+
+def test_values_to_decide_takes_the_nearest_boundary_and_a_limit():
+    values = np.array([0.01, 0.03, 0.02])
+    one = values_to_decide(values, (0.0,), 0.95, 1000)
+    both = values_to_decide(values, (-0.0, 0.015), 0.95, 1000)  # an equivalence margin
+    assert both > one
+    assert values_to_decide(values, (0.02,), 0.95, 1000) is None  # the mean on the boundary
+    assert values_to_decide(values, (0.019,), 0.95, 5) is None  # beyond the limit
+    assert values_to_decide(np.array([0.5, 0.5]), (0.0,), 0.95, 10) == 2  # no spread
+    with pytest.raises(ValueError, match="at least 2 values"):
+        values_to_decide(np.array([0.5]), (0.0,), 0.95, 10)
 
 
 def test_pearson_interval_is_nan_for_too_few_pairs_or_a_constant_column():

@@ -199,3 +199,42 @@ def test_gpu_table_from_a_gpu_check_folder(tmp_path: Path) -> None:
     )
     assert "| 3 of 9 in 150 s (stopped at its time limit) |" in table
     assert "| evaluate 2 × 7.0 + 2.0 s |" in table
+
+
+def test_undecided_rows_are_grouped_by_the_reports_own_reasons(tmp_path: Path) -> None:
+    """The reasons the report writes (seeds.interval_why, the seeds' disagreement) are read
+    back from its claims tables, grouped, and rendered with the projected seeds."""
+    import pandas as pd
+
+    from sslbench.report.presentation import claims_html
+    from sslbench.report.seeds import interval_why
+
+    whys = [
+        interval_why([0.067, -0.106, -0.021], (0.003,), 0.95),  # a projection
+        interval_why([0.109, -0.0615, -0.047], (0.0027,), 0.95),  # beyond the limit
+        interval_why([0.03, 0.03, 0.03], (0.0027,), 0.95),  # no spread: test samples
+        "the seeds disagree",
+        "",
+    ]
+    claims = pd.DataFrame(
+        {
+            "paper": ["003", "004", "004", "001", "001"],
+            "claim": ["a", "b", "c", "d", "e"],
+            "run": ["r"] * 5,
+            "verdict": ["inconclusive"] * 4 + ["replicated"],
+            "why inconclusive": whys,
+        }
+    )
+    cell = {"outputs": [{"data": {"text/html": [claims_html(claims)]}}]}
+    write(tmp_path / "reports" / "index.ipynb", {"cells": [cell]})
+    groups = readme_figures.undecided(tmp_path)
+    labels = [label for label, _ in readme_figures.WHY_GROUPS]
+    projected = int(whys[0].split("≈ ")[1].split(" ")[0])
+    assert groups == {
+        labels[0]: [projected],
+        labels[1]: [None],
+        labels[2]: [None],
+        labels[3]: [None],
+    }
+    rows = readme_figures.undecided_rows({"undecided": groups})
+    assert rows[0] == (labels[0], "1", f"{projected:,}") and rows[1][2] == readme_figures.MISSING

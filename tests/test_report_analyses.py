@@ -187,9 +187,10 @@ def test_ifm_claim_follows_the_sign_of_a_clear_effect(effect, verdict):
     assert result["verdict"] == verdict and result["ours"] == pytest.approx(effect, abs=0.01)
 
 
-def test_ifm_claim_on_noise_is_inconclusive():
-    verdict = evaluate_suppression_claim(IFM_SHAPE_CLAIM, _sweep(0.0, noise=0.2))["verdict"]
-    assert verdict == "inconclusive"
+def test_ifm_claim_on_noise_is_inconclusive_and_says_how_many_pairs_would_decide_it():
+    result = evaluate_suppression_claim(IFM_SHAPE_CLAIM, _sweep(0.0, noise=0.2))
+    assert result["verdict"] == "inconclusive"
+    assert "over 6 pairs" in result["why"] and "pairs" in result["why"].split("—")[1]
 
 
 def test_temperature_tradeoff_and_loss_correlation_verdicts():

@@ -8,7 +8,16 @@ import pytest
 import yaml
 
 from sslbench.analysis.bootstrap import hierarchical_bootstrap, paired_mean_difference
-from sslbench.report.seeds import STABLE, TWO_LEVEL, UNANIMOUS, UNSTABLE, agreement
+from sslbench.analysis.intervals import values_to_decide
+from sslbench.report.seeds import (
+    MAX_PROJECTED,
+    STABLE,
+    TWO_LEVEL,
+    UNANIMOUS,
+    UNSTABLE,
+    agreement,
+    pooled_paired,
+)
 from sslbench.report.tables import RunResult, claims_table
 from sslbench.report.verdicts import CONTRADICTED, INCONCLUSIVE, REPLICATED
 
@@ -114,7 +123,25 @@ def test_a_seed_that_reverses_the_effect_leaves_the_claim_unstable(registry):
     row = claims_table([claim], _runs(claim, [clear, -clear, clear]), movement=None).iloc[0]
     assert row["verdict"] == INCONCLUSIVE and row["seeds agree"] == UNSTABLE
     assert CONTRADICTED in row["per seed"]
+    needed = values_to_decide(
+        np.array([clear, -clear, clear]), (claim["rule"]["min_effect"],), 0.95, MAX_PROJECTED
+    )
     assert "interval contains" in row["why inconclusive"]
+    assert f"≈ {needed:,} seeds would decide it" in row["why inconclusive"]
+
+
+def test_an_undecided_row_says_when_more_seeds_would_not_help(registry):
+    """Seeds that agree on a clear effect but whose test samples are too few for the pooled
+    interval: the row asks for test samples, not seeds; a spread of opposite signs around the
+    minimal effect asks for more seeds than the projection names."""
+    claim = _improves_claim(registry)
+    effect = claim["rule"]["min_effect"] + 0.015
+    few = [_pair(effect, n=60) for _ in range(3)]
+    result = pooled_paired(claim, few)
+    assert result["verdict"] == INCONCLUSIVE
+    assert "more test samples needed" in result["why"]
+    flat = [_pair(claim["rule"]["min_effect"] + d) for d in (0.1, -0.1, 0.0)]
+    assert f"more than {MAX_PROJECTED:,} seeds" in pooled_paired(claim, flat)["why"]
 
 
 def _auroc_run(seed, auroc_shift, selected_auroc=None):

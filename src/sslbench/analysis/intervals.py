@@ -1,5 +1,6 @@
 """Parametric confidence intervals over a handful of encoders or seeds (scipy): the Student-t
-interval of a mean and the interval of Pearson's r (Fisher transform).
+interval of a mean, the number of values such an interval would need to decide a claim, and
+the interval of Pearson's r (Fisher transform).
 
 004's feature-suppression verdicts compare these intervals with the claims' minimal effects
 (:mod:`sslbench.report.suppression`); the percentile-bootstrap intervals over samples are in
@@ -12,17 +13,40 @@ import numpy as np
 from scipy import stats
 
 
+def t_half_width(sd: float, n: np.ndarray | int, confidence: float) -> np.ndarray:
+    """Half-width t_{(1+c)/2, n−1} · sd / √n of the Student-t ``confidence`` interval of the
+    mean of ``n`` values whose sample standard deviation is ``sd``."""
+    n = np.asarray(n, dtype=float)
+    return stats.t.ppf((1.0 + confidence) / 2.0, n - 1.0) * sd / np.sqrt(n)
+
+
 def seed_interval(
     values: np.ndarray, confidence: float = 0.95
 ) -> tuple[float, tuple[float, float]]:
     """Mean and Student-t ``confidence`` interval of ``values`` (NaN interval for fewer than 2)."""
     values = np.asarray(values, dtype=float)
+    mean = float(values.mean())
     if values.size < 2:
-        return float(values.mean()), (float("nan"), float("nan"))
-    low, high = stats.t.interval(
-        confidence, values.size - 1, loc=values.mean(), scale=stats.sem(values)
-    )
-    return float(values.mean()), (float(low), float(high))
+        return mean, (float("nan"), float("nan"))
+    half = float(t_half_width(float(values.std(ddof=1)), values.size, confidence))
+    return mean, (mean - half, mean + half)
+
+
+def values_to_decide(
+    values: np.ndarray, boundaries: tuple[float, ...], confidence: float, limit: int
+) -> int | None:
+    """How many values (seeds, encoders) a Student-t interval of their mean would need to
+    exclude every decision boundary of a rule, were their mean and standard deviation those of
+    ``values``: the smallest n ≥ 2 with t_{(1+c)/2, n−1} · s / √n < min_b |x̄ − b| — the usual
+    sample-size projection, which reaches the boundary with the observed effect and spread.
+    None when more than ``limit`` would be needed (or the mean sits on a boundary)."""
+    values = np.asarray(values, dtype=float)
+    if values.size < 2:
+        raise ValueError(f"values_to_decide: a spread needs at least 2 values, got {values.size}")
+    distance = min(abs(float(values.mean()) - b) for b in boundaries)
+    n = np.arange(2, limit + 1)
+    enough = n[t_half_width(float(values.std(ddof=1)), n, confidence) < distance]
+    return int(enough[0]) if enough.size else None
 
 
 def pearson_interval(x: np.ndarray, y: np.ndarray, confidence: float) -> dict[str, float]:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from sslbench.analysis.bootstrap import hierarchical_bootstrap
+from sslbench.analysis.intervals import values_to_decide
 from sslbench.analysis.prediction import auroc_auprc, single_class
 from sslbench.report.verdicts import (
     CONTRADICTED,
@@ -26,6 +27,7 @@ from sslbench.report.verdicts import (
     OUTCOME_NAMES,
     REPLICATED,
     ci_above,
+    decision_boundaries,
     minimal_threshold,
     paired_verdict,
     per_seed_verdict,
@@ -39,6 +41,8 @@ UNANIMOUS = "every seed's own verdict (unanimous)"
 #: The resamples and seed of the pooled intervals (the claims' rules give the confidence).
 BOOTSTRAP_SAMPLES = 1000
 BOOTSTRAP_SEED = 0
+#: The most seeds (or pairs) an undecided row's projection names; beyond it, "more than".
+MAX_PROJECTED = 1000
 
 
 def setting_of(group: str) -> str:
@@ -130,6 +134,37 @@ def per_seed_points(seeds: Sequence[str], holds: Sequence[bool | None]) -> dict[
     return result
 
 
+def interval_why(
+    values: Sequence[float], boundaries: tuple[float, ...], confidence: float, unit: str = "seeds"
+) -> str:
+    """Why an interval over seeds (or pairs) left its claim undecided, and how many would
+    decide it were the values' mean and spread to stay as seen
+    (:func:`sslbench.analysis.intervals.values_to_decide`, Student-t): issue 18's "claims that
+    stay inconclusive say why (too few seeds, effect smaller than the interval)"."""
+    values = np.asarray(values, dtype=float)
+    mean = float(values.mean())
+    nearest = min(boundaries, key=lambda b: abs(mean - b))
+    seen = (
+        f"mean {mean:+.4f} is {abs(mean - nearest):.4f} from it, with SD {values.std(ddof=1):.4f}"
+        f" over {values.size} {unit}"
+    )
+    needed = values_to_decide(values, boundaries, confidence, MAX_PROJECTED)
+    if needed is None:
+        projection = f"more than {MAX_PROJECTED:,} {unit} would be needed at this spread"
+    elif needed <= values.size:
+        projection = (
+            f"{values.size} {unit} would suffice by a Student-t interval of their values; the"
+            " test samples' noise, which the interval also holds, keeps it open (more test"
+            " samples needed)"
+        )
+    else:
+        projection = f"≈ {needed:,} {unit} would decide it at this spread (Student-t projection)"
+    return (
+        f"its {confidence * 100:g} % interval contains the claim's minimal effect: the {seen} —"
+        f" {projection}"
+    )
+
+
 def _interval_detail(name: str, point: float, interval: tuple[float, float], k: int) -> str:
     return (
         f"{name} {point:+.4f} mean over {k} seeds, two-level CI [{interval[0]:+.4f}, "
@@ -151,13 +186,22 @@ def pooled_paired(claim: dict[str, Any], pairs: Sequence[tuple[np.ndarray, np.nd
     )
     outcome = claim["compare"].get("outcome", "correct")
     name = f"Δ {OUTCOME_NAMES.get(outcome, outcome)}"
-    return {
+    minimal = float(rule["min_effect"])
+    verdict = paired_verdict(rule["kind"], interval, minimal)
+    result = {
         "ours": point,
         "detail": _interval_detail(name, point, interval, len(per_seed))
-        + f" vs minimal effect {rule['min_effect']:.4f}",
-        "verdict": paired_verdict(rule["kind"], interval, float(rule["min_effect"])),
+        + f" vs minimal effect {minimal:.4f}",
+        "verdict": verdict,
         "decided by": TWO_LEVEL,
     }
+    if verdict == INCONCLUSIVE:
+        result["why"] = interval_why(
+            [t.mean() - c.mean() for t, c in per_seed],
+            decision_boundaries(rule["kind"], minimal),
+            rule.get("confidence", 0.95),
+        )
+    return result
 
 
 def _predictor_statistic(stat: str) -> Callable[[np.ndarray, np.ndarray], float]:
@@ -181,18 +225,23 @@ def pooled_ci_above(
     per_seed = [
         (s[claim["score"]].to_numpy(dtype=float), s["correct"].to_numpy(dtype=bool)) for s in scores
     ]
+    statistic, confidence = _predictor_statistic(stat), rule.get("confidence", 0.95)
     point, interval = hierarchical_bootstrap(
         per_seed,
-        _predictor_statistic(stat),
+        statistic,
         rule.get("bootstrap_samples", BOOTSTRAP_SAMPLES),
-        rule.get("confidence", 0.95),
+        confidence,
         BOOTSTRAP_SEED,
     )
     threshold = float(np.mean([minimal_threshold(rule, summary) for summary in summaries]))
-    return {
+    result = {
         "ours": point,
         "detail": _interval_detail(stat.upper(), point, interval, len(per_seed))
         + f" vs minimal {threshold:.3f}",
         "verdict": ci_above(interval, threshold),
         "decided by": TWO_LEVEL,
     }
+    if result["verdict"] == INCONCLUSIVE:
+        values = [statistic(*arrays) for arrays in per_seed]
+        result["why"] = interval_why(values, (threshold,), confidence)
+    return result

@@ -15,6 +15,7 @@ import pandas as pd
 
 from sslbench.analysis.intervals import pearson_interval, seed_interval
 from sslbench.io import read_json
+from sslbench.report.seeds import interval_why
 from sslbench.report.verdicts import INCONCLUSIVE, ci_above
 
 CONFIDENCE = 0.95
@@ -149,4 +150,7 @@ def evaluate_suppression_claim(claim: dict[str, Any], table: pd.DataFrame) -> di
     detail = (
         f"Δ accuracy {mean:+.4f}, {interval}, {diffs.size} pair(s), minimal effect {minimal:.3f}"
     )
-    return {"ours": mean, "detail": detail, "verdict": ci_above((low, high), minimal)}
+    result = {"ours": mean, "detail": detail, "verdict": ci_above((low, high), minimal)}
+    if result["verdict"] == INCONCLUSIVE and diffs.size > 1:
+        result["why"] = interval_why(diffs, (minimal,), CONFIDENCE, unit="pairs")
+    return result

@@ -163,6 +163,18 @@ def paired_verdict(kind: str, interval: tuple[float, float], min_effect: float) 
     raise ValueError(unknown_kind("compare", kind))
 
 
+def decision_boundaries(kind: str, min_effect: float) -> tuple[float, ...]:
+    """The values of a treated − control difference at which :func:`paired_verdict` changes:
+    an interval that contains none of them is decided."""
+    if kind in ("improves", "does_not_improve"):
+        return (min_effect,)
+    if kind == "degrades":
+        return (-min_effect,)
+    if kind == "equivalent":
+        return (-min_effect, min_effect)
+    raise ValueError(unknown_kind("compare", kind))
+
+
 def evaluate_paired_claim(
     claim: Mapping[str, Any], treated: np.ndarray, control: np.ndarray
 ) -> dict[str, Any]:
