@@ -94,19 +94,24 @@ PROBE = nbformat.v4.new_notebook(
 
 def test_a_number_like_experiment_reaches_the_report_as_its_name(workdir):
     """Issue 22 fault 4: ``tracking.experiment: "1e3"`` reached the report notebooks as 1000.0,
-    so their provenance table was empty. The report rule's own papermill command (from a dry
+    so their provenance table was empty. The report rule's own notebook command (from a dry
     run) is executed on a probe notebook that records what it was given."""
     (workdir / "config/number_like.yaml").write_text('tracking:\n  experiment: "1e3"\n')
     files = (".test/config/test.yaml", "config/number_like.yaml")
     result = snakemake(workdir, "-n", "--printshellcmds", configfiles=files)
     assert result.returncode == 0, result.stderr[-3000:]
-    command = re.search(r"-m papermill (workflow/notebooks/index\.ipynb .*?) &&", result.stdout)
+    command = re.search(
+        r"-m sslbench\.report\.execute (workflow/notebooks/index\.ipynb .*?) &&", result.stdout
+    )
     args = shlex.split(command.group(1))
     PROBE.metadata = nbformat.read(workdir / args[0], as_version=4).metadata  # its kernel
     nbformat.write(PROBE, workdir / "probe.ipynb")
     args[:2] = ["probe.ipynb", "probe.out.ipynb"]
     run = subprocess.run(
-        [sys.executable, "-m", "papermill", *args], cwd=workdir, capture_output=True, text=True
+        [sys.executable, "-m", "sslbench.report.execute", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert json.loads((workdir / "probe.json").read_text()) == ["1e3", "sqlite:///mlflow.db"]

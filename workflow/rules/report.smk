@@ -55,10 +55,12 @@ REPORT_PARAMS = {
     "setting": REPORT_SETTING,
     "reports_dir": lambda wildcards, output: os.path.dirname(output.html),
 }
-# Parameters go in raw (-r): papermill's -p reads number-like strings as numbers (an experiment
-# named "1e3" became 1000.0 and the report found none of its runs).
+# papermill on a kernel over Unix sockets in a private directory (sslbench.report.execute: pages
+# started side by side raced for TCP ports). Parameters go in raw (-r): papermill's -p reads
+# number-like strings as numbers (an experiment named "1e3" became 1000.0 and the report found
+# none of its runs).
 NOTEBOOK_SHELL = (
-    '("$SSLBENCH_PYTHON" -m papermill {input.notebook:q} {output.notebook:q}'
+    '("$SSLBENCH_PYTHON" -m sslbench.report.execute {input.notebook:q} {output.notebook:q}'
     " -r runs_json {params.runs:q} -r collapse_json {params.collapse:q}"
     " -r suppression_json {params.suppression:q} -r claims_path {input.claims:q}"
     " -r tracking_uri {params.tracking_uri:q} -r experiment {params.experiment:q}"
@@ -85,10 +87,6 @@ rule report_page:
         f"{LOGS}/report/{{page}}.log",
     wildcard_constraints:
         page="|".join(PAGES),
-    # Pages start their Jupyter kernels side by side; jupyter_client picks a kernel's TCP
-    # ports before the kernel binds them, so two can race for one ("Address already in use",
-    # "Kernel died before replying to kernel_info", seen once in a CI run): one retry.
-    retries: 1
     conda:
         "../envs/sslbench.yaml"
     params:
