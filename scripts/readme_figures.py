@@ -116,6 +116,7 @@ WHY_GROUPS = (
     ("seeds suffice; the test samples' noise keeps it open", r"more test samples needed"),
     ("the seeds disagree (each seed decided on its own)", r"the seeds disagree"),
     ("point values on both sides of the threshold", r"both sides of the threshold"),
+    ("one interval, not over seeds, contains the minimal effect", r"more seeds or test samples"),
     ("the treated model did not move", r"did not move"),
     ("not computable on the model", r"not computable"),
 )
