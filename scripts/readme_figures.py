@@ -115,6 +115,7 @@ WHY_GROUPS = (
     ("more than 1,000 seeds (or pairs) needed", r"more than [\d,]+ (?:seeds|pairs)"),
     ("seeds suffice; the test samples' noise keeps it open", r"more test samples needed"),
     ("the seeds disagree (each seed decided on its own)", r"the seeds disagree"),
+    ("every seed undecided (each seed decided on its own)", r"every seed is undecided"),
     ("point values on both sides of the threshold", r"both sides of the threshold"),
     ("one interval, not over seeds, contains the minimal effect", r"more seeds or test samples"),
     ("the treated model did not move", r"did not move"),
