@@ -175,13 +175,17 @@ def _interval_detail(name: str, point: float, interval: tuple[float, float], k: 
 def pooled_paired(claim: dict[str, Any], pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict:
     """A paired claim (:func:`sslbench.report.verdicts.evaluate_paired_claim`) over seeds: the
     two-level interval of mean(treated) − mean(control) against the rule's ``min_effect``."""
-    rule = claim["rule"]
+    rule, confidence = claim["rule"], claim["rule"].get("confidence", 0.95)
     per_seed = [(np.asarray(t, dtype=float), np.asarray(c, dtype=float)) for t, c in pairs]
+
+    def difference(t: np.ndarray, c: np.ndarray) -> float:
+        return float(t.mean() - c.mean())
+
     point, interval = hierarchical_bootstrap(
         per_seed,
-        lambda t, c: float(t.mean() - c.mean()),
+        difference,
         rule.get("bootstrap_samples", BOOTSTRAP_SAMPLES),
-        rule.get("confidence", 0.95),
+        confidence,
         BOOTSTRAP_SEED,
     )
     outcome = claim["compare"].get("outcome", "correct")
@@ -197,9 +201,9 @@ def pooled_paired(claim: dict[str, Any], pairs: Sequence[tuple[np.ndarray, np.nd
     }
     if verdict == INCONCLUSIVE:
         result["why"] = interval_why(
-            [t.mean() - c.mean() for t, c in per_seed],
+            [difference(*arrays) for arrays in per_seed],
             decision_boundaries(rule["kind"], minimal),
-            rule.get("confidence", 0.95),
+            confidence,
         )
     return result
 
