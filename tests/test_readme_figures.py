@@ -9,6 +9,8 @@ import shutil
 import sys
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
@@ -238,3 +240,30 @@ def test_undecided_rows_are_grouped_by_the_reports_own_reasons(tmp_path: Path) -
     }
     rows = readme_figures.undecided_rows({"undecided": groups})
     assert rows[0] == (labels[0], "1", f"{projected:,}") and rows[1][2] == readme_figures.MISSING
+
+
+def test_every_reason_the_report_writes_has_its_group() -> None:
+    """The reasons come from several report modules; a reworded one must not slip silently
+    into the README's "other" row."""
+    from sslbench.report.claim_kinds import NO_INTERVAL, decided_by
+    from sslbench.report.presentation import why_inconclusive
+    from sslbench.report.seeds import unanimous
+    from sslbench.report.verdicts import did_not_move, evaluate_claim
+
+    claims = yaml.safe_load((REPO / "workflow/report/claims.yaml").read_text())["claims"]
+    no_interval = next(c for c in claims if NO_INTERVAL in decided_by(c))
+    interval = next(c for c in claims if c.get("rule", {}).get("kind") == "ci_above")
+    undecided = {"verdict": "inconclusive"}
+    whys = [
+        unanimous([{"verdict": "replicated", "ours": 0.6}, undecided | {"ours": 0.5}])["why"],
+        unanimous([undecided | {"ours": 0.5}, undecided | {"ours": 0.5}])["why"],
+        *(why_inconclusive(claim, undecided) for claim in (no_interval, interval)),
+        did_not_move(0.0, 0.01)["why"],
+        evaluate_claim(
+            {"stat": "auroc", "score": "q", "rule": {"kind": "ci_above"}},
+            {"metrics": {"q": {"auroc": None}}},
+        )["why"],
+    ]
+    groups = [readme_figures.why_group(why)[0] for why in whys]
+    assert readme_figures.OTHER_WHY not in groups
+    assert len(set(groups)) == len(whys)

@@ -386,3 +386,19 @@ def test_qscore_claims_are_decided_at_the_papers_and_the_selected_epsilon(repo):
     assert shown["selected on validation"].tolist() == [False, True]
     skipped = replace(run, summary=summary | {"selected": {"skipped": "x"}})
     assert claims_table([claim], [skipped])["verdict"].tolist() == [CONTRADICTED]
+
+
+@pytest.mark.parametrize("kind", ["improves", "degrades", "does_not_improve", "equivalent"])
+def test_decision_boundaries_are_where_the_paired_verdict_changes(kind):
+    """The projection's boundaries (decision_boundaries) and the paired rule (paired_verdict)
+    are two statements of one rule: on a grid of intervals, a rule decides exactly the
+    intervals that contain none of the boundaries."""
+    from sslbench.report.verdicts import decision_boundaries, paired_verdict
+
+    boundaries = decision_boundaries(kind, 0.01)
+    grid = [i * 0.004 for i in range(-10, 11)]
+    for low in grid:
+        for high in (h for h in grid if h > low):
+            straddles = any(low <= b <= high for b in boundaries)
+            decided = paired_verdict(kind, (low, high), 0.01) != INCONCLUSIVE
+            assert decided != straddles, (kind, low, high)
