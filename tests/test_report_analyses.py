@@ -103,6 +103,57 @@ def test_less_than_with_intervals_needs_them_apart():
     assert verdict((0.20, 0.30), (0.10, 0.12)) == "contradicted"
 
 
+RATIO = {
+    "kind": "ratio_within",
+    "a": {"variant": "pretrain-no_l2_norm_temperature", "path": "summary.rank"},
+    "b": {"variant": "pretrain-no_l2_norm", "path": "summary.rank"},
+    "tolerance": 0.10,
+}
+
+
+def _ratio_runs(treated_ranks, control_ranks):
+    return [
+        FakeRun(f"d/m/seed{s}", variant, summary={"rank": rank})
+        for s, pair in enumerate(zip(treated_ranks, control_ranks, strict=True))
+        for variant, rank in zip((RATIO["a"]["variant"], RATIO["b"]["variant"]), pair, strict=True)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("treated", "verdict"),
+    [
+        ([10.1, 9.9, 10.05], "replicated"),  # within ±1 % of the control in every seed
+        ([14.0, 13.5, 14.2], "contradicted"),  # +35 % to +42 %: wholly outside ±10 %
+        ([6.5, 7.0, 6.8], "contradicted"),  # a drop counts as a change too
+        ([11.5, 8.5, 10.0], "inconclusive"),  # seeds on both sides of the tolerance
+    ],
+)
+def test_ratio_within_decides_the_relative_change_over_seeds(treated, verdict):
+    runs = _ratio_runs(treated, [10.0, 10.0, 10.0])
+    [(label, result)] = evaluate_representation_claim({"representation": RATIO}, runs)
+    change = np.array(treated) / 10.0 - 1.0
+    mean, (low, high) = seed_interval(change)
+    assert label == "d/m: pretrain-no_l2_norm_temperature vs pretrain-no_l2_norm"
+    assert result["verdict"] == verdict
+    assert result["ours"] == pytest.approx(mean)
+    assert f"[{low:+.3f}, {high:+.3f}]" in result["detail"]
+    assert ("seeds would decide it" in result.get("why", "")) == (verdict == "inconclusive")
+    assert len(result["seeds"].split(";")) == 3
+
+
+def test_ratio_within_pairs_seeds_and_needs_both_variants():
+    runs = _ratio_runs([10.0, 10.0, 10.0], [10.0, 10.0, 10.0])
+    control_seed2 = runs[-1]
+    assert control_seed2.variant == RATIO["b"]["variant"] and control_seed2.group.endswith("2")
+    [(_, result)] = evaluate_representation_claim({"representation": RATIO}, runs[:-1])
+    assert len(result["seeds"].split(";")) == 2
+    single = [r for r in runs if r.group.endswith("seed0")]
+    [(_, one)] = evaluate_representation_claim({"representation": RATIO}, single)
+    assert one["verdict"] == "replicated" and "seeds" not in one  # one seed: its point value
+    controls = [r for r in runs if r.variant == RATIO["b"]["variant"]]
+    assert evaluate_representation_claim({"representation": RATIO}, controls) == []
+
+
 def test_sparsity_percent_interval_brackets_the_share_of_small_entries():
     from sslbench.analysis.qscore_summary import sparsity_percent
 

@@ -68,6 +68,11 @@ def _factor_accuracy(claim: Claim) -> str:
     return f"Δ {claim['suppression']['factor']} readout accuracy (fraction)"
 
 
+def _ratio_unit(claim: Claim) -> str:
+    rule = claim["representation"]
+    return f"relative change of the {path_unit(rule['a']['path'])} (a / b − 1)"
+
+
 def _curve_unit(claim: Claim) -> str:
     rule = claim["representation"]
     return f"Δ probe accuracy ({rule['a']} − {rule['b']}, fraction)"
@@ -117,6 +122,7 @@ KINDS: dict[str, dict[str, ClaimKind]] = {
         "median_above": ClaimKind(
             _fixed("median share of its most activated class's samples (fraction)"), _EVERY_SEED
         ),
+        "ratio_within": ClaimKind(_ratio_unit, _T_PAIRS),
     },
     "compare": {
         "improves": _PAIRED,

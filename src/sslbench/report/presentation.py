@@ -95,7 +95,7 @@ def _claim_variants(claim: Mapping[str, Any]) -> set[str]:
     rule = claim.get("representation")
     if rule is None:
         return {claim.get("variant", "pretrain-none")}
-    if rule["kind"] == "less_than":
+    if rule["kind"] in ("less_than", "ratio_within"):
         return {rule["a"]["variant"], rule["b"]["variant"]}
     found = {rule.get("variant", "pretrain-none")}
     return found | {rule[key] for key in ("treated", "control") if key in rule}

@@ -11,6 +11,9 @@ Claims are decided per setting (dataset/method) over its seeds:
   every one (contradicted);
 * ``less_than`` — a value of variant ``a`` is below that of variant ``b`` in each seed (by
   separate bootstrap intervals where the values have them);
+* ``ratio_within`` — the relative change ``a / b − 1`` of a value of variant ``a`` against that
+  of variant ``b`` (same seed) has a Student-t interval over seeds inside ±``tolerance``
+  (replicated: "unchanged") or wholly outside it (contradicted);
 * ``median_above`` — the median over features of a per-feature value (e.g. how much of its most
   activated class a discriminative feature activates) lies above ``threshold`` in every seed;
 * ``miou`` — a bootstrap interval (samples pooled over seeds, :mod:`sslbench.analysis.miou`) of
@@ -28,10 +31,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sslbench.analysis.intervals import seed_interval
 from sslbench.analysis.miou import WITHIN_MODEL, pooled_iou_difference
 from sslbench.report.claim_kinds import unknown_kind
-from sslbench.report.seeds import by_setting, per_seed_points, seed_of
-from sslbench.report.verdicts import ci_above, lookup, per_seed_verdict
+from sslbench.report.seeds import by_setting, interval_why, over_seeds, per_seed_points, seed_of
+from sslbench.report.verdicts import (
+    INCONCLUSIVE,
+    ci_above,
+    decision_boundaries,
+    lookup,
+    paired_verdict,
+    per_seed_verdict,
+)
+
+#: Confidence of the representation claims' intervals (mIoU bootstrap, ratio t-interval).
+CONFIDENCE = 0.95
 
 
 def curve_points(run: Any, rule: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -103,18 +117,31 @@ def _shown(value: tuple[float, tuple[float, float] | None]) -> str:
     return f"{point:.3f}" + ("" if interval is None else f" [{interval[0]:.3f}, {interval[1]:.3f}]")
 
 
+def seed_pairs(
+    runs: list[Any], rule: dict[str, Any]
+) -> list[tuple[str, list[str], list[tuple[Any, Any]]]]:
+    """(setting, its seeds' groups, the (``a``, ``b``) value of each seed) for every setting that
+    has both of the rule's variants; each value is (point, interval or None)."""
+    a_runs, b_runs = by_setting(runs, rule["a"]["variant"]), by_setting(runs, rule["b"]["variant"])
+    out = []
+    for setting in sorted(set(a_runs) & set(b_runs)):
+        b_of = {run.group: run for run in b_runs[setting]}
+        paired = [(run, b_of[run.group]) for run in a_runs[setting] if run.group in b_of]
+        values = [
+            (value_with_interval(x, rule["a"]["path"]), value_with_interval(y, rule["b"]["path"]))
+            for x, y in paired
+        ]
+        out.append((setting, [x.group for x, _ in paired], values))
+    return out
+
+
 def less_than_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """Per setting: replicated when ``a`` lies below ``b`` in every seed, contradicted when above
     in every seed. Values with bootstrap intervals (AUROC, sparsity) must have separate
     intervals to count — two overlapping 95 % intervals leave that seed undecided."""
-    a_runs, b_runs = by_setting(runs, rule["a"]["variant"]), by_setting(runs, rule["b"]["variant"])
     rows = []
-    for setting in sorted(set(a_runs) & set(b_runs)):
-        seeds = [seed_of(run.group) for run in a_runs[setting]]
-        pairs = [
-            (value_with_interval(x, rule["a"]["path"]), value_with_interval(y, rule["b"]["path"]))
-            for x, y in zip(a_runs[setting], b_runs[setting], strict=True)
-        ]
+    for setting, groups, pairs in seed_pairs(runs, rule):
+        seeds = [seed_of(group) for group in groups]
         detail = "; ".join(
             f"{s}: {_shown(u)} vs {_shown(v)}" for s, (u, v) in zip(seeds, pairs, strict=True)
         )
@@ -123,6 +150,44 @@ def less_than_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[str, 
             "detail": detail,
         } | per_seed_points(seeds, [below(u, v) for u, v in pairs])
         rows.append((f"{setting}: {rule['a']['variant']} vs {rule['b']['variant']}", result))
+    return rows
+
+
+def ratio_within_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[str, dict]]:
+    """Per setting: the relative change ``a / b − 1`` in each seed (e.g. of an effective rank)
+    and the Student-t interval of its mean over seeds, against ±``tolerance``
+    (:func:`sslbench.report.verdicts.paired_verdict`'s ``equivalent``): replicated when the
+    interval lies inside, contradicted when wholly outside, else inconclusive with how many
+    seeds would decide it. One seed is decided on its point value."""
+    rows = []
+    for setting, groups, pairs in seed_pairs(runs, rule):
+        tolerance = float(rule["tolerance"])
+        change = np.array([u[0] / v[0] - 1.0 for u, v in pairs])
+        detail = f"{rule['a']['variant']} / {rule['b']['variant']} − 1: " + ", ".join(
+            f"{seed_of(g)} {u[0]:.2f} / {v[0]:.2f} − 1 = {c:+.3f}"
+            for g, (u, v), c in zip(groups, pairs, change, strict=True)
+        )
+        per_seed = [
+            {
+                "ours": c,
+                "detail": detail,
+                "verdict": paired_verdict("equivalent", (c, c), tolerance),
+            }
+            for c in change
+        ]
+        mean, interval = seed_interval(change, CONFIDENCE)
+        pooled = {
+            "ours": mean,
+            "detail": f"{detail}; mean {mean:+.3f}, {CONFIDENCE * 100:g} % t-interval "
+            f"[{interval[0]:+.3f}, {interval[1]:+.3f}] vs ±{tolerance:.2f}",
+            "verdict": paired_verdict("equivalent", interval, tolerance),
+        }
+        if pooled["verdict"] == INCONCLUSIVE and change.size > 1:
+            pooled["why"] = interval_why(
+                change, decision_boundaries("equivalent", tolerance), CONFIDENCE
+            )
+        label = f"{setting}: {rule['a']['variant']} vs {rule['b']['variant']}"
+        rows.append((label, over_seeds(groups, per_seed, pooled)))
     return rows
 
 
@@ -201,7 +266,7 @@ def miou_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[str, dict[
             [run.interpretability for run in treated_runs],
             rule.get("group"),
             rule.get("bootstrap_samples", 1000),
-            0.95,
+            CONFIDENCE,
             0,
         )
         if pooled is None:
@@ -233,6 +298,8 @@ def evaluate_representation_claim(
         return rows
     if rule["kind"] == "less_than":
         return less_than_verdict(runs, rule)
+    if rule["kind"] == "ratio_within":
+        return ratio_within_verdict(runs, rule)
     if rule["kind"] == "miou":
         return miou_verdict(runs, rule)
     if rule["kind"] == "median_above":
