@@ -31,18 +31,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sslbench.analysis.intervals import seed_interval
 from sslbench.analysis.miou import WITHIN_MODEL, pooled_iou_difference
 from sslbench.report.claim_kinds import unknown_kind
-from sslbench.report.seeds import by_setting, interval_why, over_seeds, per_seed_points, seed_of
-from sslbench.report.verdicts import (
-    INCONCLUSIVE,
-    ci_above,
-    decision_boundaries,
-    lookup,
-    paired_verdict,
-    per_seed_verdict,
+from sslbench.report.seeds import (
+    by_setting,
+    over_seeds,
+    per_seed_points,
+    seed_of,
+    t_interval_verdict,
 )
+from sslbench.report.verdicts import ci_above, lookup, paired_verdict, per_seed_verdict
 
 #: Confidence of the representation claims' intervals (mIoU bootstrap, ratio t-interval).
 CONFIDENCE = 0.95
@@ -175,17 +173,11 @@ def ratio_within_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[st
             }
             for c in change
         ]
-        mean, interval = seed_interval(change, CONFIDENCE)
-        pooled = {
-            "ours": mean,
-            "detail": f"{detail}; mean {mean:+.3f}, {CONFIDENCE * 100:g} % t-interval "
-            f"[{interval[0]:+.3f}, {interval[1]:+.3f}] vs ±{tolerance:.2f}",
-            "verdict": paired_verdict("equivalent", interval, tolerance),
-        }
-        if pooled["verdict"] == INCONCLUSIVE and change.size > 1:
-            pooled["why"] = interval_why(
-                change, decision_boundaries("equivalent", tolerance), CONFIDENCE
-            )
+        interval, pooled = t_interval_verdict(change, "equivalent", tolerance, CONFIDENCE)
+        pooled["detail"] = (
+            f"{detail}; mean {pooled['ours']:+.3f}, {CONFIDENCE * 100:g} % t-interval "
+            f"[{interval[0]:+.3f}, {interval[1]:+.3f}] vs ±{tolerance:.2f}"
+        )
         label = f"{setting}: {rule['a']['variant']} vs {rule['b']['variant']}"
         rows.append((label, over_seeds(groups, per_seed, pooled)))
     return rows

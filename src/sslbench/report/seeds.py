@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from sslbench.analysis.bootstrap import hierarchical_bootstrap
-from sslbench.analysis.intervals import values_to_decide
+from sslbench.analysis.intervals import seed_interval, values_to_decide
 from sslbench.analysis.prediction import auroc_auprc, single_class
 from sslbench.report.verdicts import (
     CONTRADICTED,
@@ -163,6 +163,22 @@ def interval_why(
         f"its {confidence * 100:g} % interval contains the claim's minimal effect: the {seen} —"
         f" {projection}"
     )
+
+
+def t_interval_verdict(
+    values: Sequence[float], kind: str, min_effect: float, confidence: float, unit: str = "seeds"
+) -> tuple[tuple[float, float], dict[str, Any]]:
+    """A paired rule (:func:`sslbench.report.verdicts.paired_verdict`: ``kind`` against
+    ``min_effect``) on the Student-t interval of the mean of per-seed (or per-pair) ``values``:
+    the interval (NaN for one value) and a result with ``ours`` (the mean), ``verdict`` and, when
+    undecided over several values, ``why`` (:func:`interval_why`)."""
+    values = np.asarray(values, dtype=float)
+    mean, interval = seed_interval(values, confidence)
+    result: dict[str, Any] = {"ours": mean, "verdict": paired_verdict(kind, interval, min_effect)}
+    if result["verdict"] == INCONCLUSIVE and values.size > 1:
+        boundaries = decision_boundaries(kind, min_effect)
+        result["why"] = interval_why(values, boundaries, confidence, unit=unit)
+    return interval, result
 
 
 def _interval_detail(name: str, point: float, interval: tuple[float, float], k: int) -> str:

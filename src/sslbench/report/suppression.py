@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sslbench.analysis.intervals import pearson_interval, seed_interval
+from sslbench.analysis.intervals import pearson_interval
 from sslbench.io import read_json
-from sslbench.report.seeds import interval_why
+from sslbench.report.seeds import t_interval_verdict
 from sslbench.report.verdicts import INCONCLUSIVE, ci_above
 
 CONFIDENCE = 0.95
@@ -140,17 +140,15 @@ def evaluate_suppression_claim(claim: dict[str, Any], table: pd.DataFrame) -> di
     diffs = paired_differences(table, rule["factor"], rule)
     if diffs.size == 0:
         return None
-    mean, (low, high) = seed_interval(diffs, CONFIDENCE)
+    minimal = float(rule["min_effect"])
+    (low, high), result = t_interval_verdict(diffs, "improves", minimal, CONFIDENCE, unit="pairs")
     interval = (
         f"95 % t-interval [{low:+.4f}, {high:+.4f}]"
         if np.isfinite(low)
         else "no interval (one seed)"
     )
-    minimal = float(rule["min_effect"])
     detail = (
-        f"Δ accuracy {mean:+.4f}, {interval}, {diffs.size} pair(s), minimal effect {minimal:.3f}"
+        f"Δ accuracy {result['ours']:+.4f}, {interval}, {diffs.size} pair(s), minimal effect"
+        f" {minimal:.3f}"
     )
-    result = {"ours": mean, "detail": detail, "verdict": ci_above((low, high), minimal)}
-    if result["verdict"] == INCONCLUSIVE and diffs.size > 1:
-        result["why"] = interval_why(diffs, (minimal,), CONFIDENCE, unit="pairs")
-    return result
+    return result | {"detail": detail}
