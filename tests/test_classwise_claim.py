@@ -9,6 +9,7 @@ import yaml
 
 from sslbench.analysis.classwise import accuracy_groups, group_gains, lowest_group_gain_gap
 from sslbench.report.classwise import held_out_arrays
+from sslbench.report.seeds import TWO_LEVEL
 from sslbench.report.tables import RunResult, claims_table
 from sslbench.report.verdicts import CONTRADICTED, INCONCLUSIVE, REPLICATED
 
@@ -92,7 +93,7 @@ def test_no_effect_is_rarely_replicated(claim):
 def test_seeds_pool_into_one_row(claim):
     row = _verdict(claim, [0.2, 0.05, 0.0], seeds=(0, 1, 2))
     assert row["verdict"] == REPLICATED and row["per seed"].count("seed") == 3
-    assert row["decided by"].startswith("95 % two-level")
+    assert row["decided by"] == TWO_LEVEL
 
 
 def test_groups_cut_on_held_out_samples_show_no_regression_to_the_mean(claim):

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sslbench.analysis.intervals import pearson_interval, seed_interval, values_to_decide
+from sslbench.analysis.bootstrap import hierarchical_bootstrap
+from sslbench.analysis.intervals import (
+    pearson_interval,
+    seed_interval,
+    values_to_decide,
+    with_seed_spread,
+)
 from sslbench.analysis.miou import iou_contrast, pooled_iou, pooled_iou_difference
 
 
@@ -24,6 +30,34 @@ def _t_interval_excludes(values, n, boundary):
     sd = np.std(values, ddof=1)
     low, high = stats.t.interval(0.95, n - 1, loc=np.mean(values), scale=sd / np.sqrt(n))
     return not low <= boundary <= high
+
+
+def test_with_seed_spread_is_the_hull_of_the_bootstrap_and_the_t_interval():
+    values = [0.01, 0.06, 0.11]
+    _, (t_low, t_high) = seed_interval(np.array(values), 0.95)
+    assert t_low < 0.0 < t_high < 0.2
+    assert with_seed_spread((0.0, 0.2), values, 0.95) == (t_low, 0.2)
+    assert with_seed_spread((-1.0, 1.0), values, 0.95) == (-1.0, 1.0)
+    # fewer than two defined per-seed values: the bootstrap interval alone
+    assert with_seed_spread((0.0, 0.2), [0.05, float("nan")], 0.95) == (0.0, 0.2)
+    assert with_seed_spread((0.0, 0.2), [0.05], 0.95) == (0.0, 0.2)
+
+
+def test_three_seeds_cover_their_mean_only_with_the_t_interval():
+    """Seeds whose statistic varies with training (SD 1) far more than with the test samples
+    (SD 0.1 / √50): the two-level percentile interval of 3 seeds spans about their range and
+    covers the mean of the seeds' distribution about 3 times in 4; widened to the Student-t
+    interval it covers it at about its nominal 95 %."""
+    rng = np.random.default_rng(0)
+    trials, covered_bootstrap, covered_hull = 200, 0, 0
+    for trial in range(trials):
+        per_seed = [(rng.normal(rng.normal(0.0, 1.0), 0.1, 50),) for _ in range(3)]
+        _, interval = hierarchical_bootstrap(per_seed, np.mean, 200, 0.95, trial)
+        hull = with_seed_spread(interval, [a.mean() for (a,) in per_seed], 0.95)
+        covered_bootstrap += interval[0] <= 0.0 <= interval[1]
+        covered_hull += hull[0] <= 0.0 <= hull[1]
+    assert covered_bootstrap / trials < 0.82
+    assert covered_hull / trials > 0.9
 
 
 def test_values_to_decide_is_the_smallest_n_whose_t_interval_excludes_the_boundary():
@@ -92,3 +126,17 @@ def test_iou_contrasts_and_their_interval():
     assert pooled["difference"] == pytest.approx(0.55 - 1.9 / 3)
     assert (pooled["n"], pooled["n_other"]) == (2, 3)
     assert pooled_iou_difference("variants", control, [], None, 200, 0.95, 0) is None
+
+
+def test_pooled_iou_interval_holds_the_spread_between_seeds():
+    """Three seeds whose core IoU beats chance by +0.02, +0.10 and +0.18 on 400 samples each:
+    pooling the samples alone excludes 0, the seeds' own differences (Student-t over 3) do
+    not; the variants comparison pairs each control with the treated model of its seed."""
+    seeds = [_interp([0.25 + gain] * 400, [True] * 400) for gain in (0.02, 0.10, 0.18)]
+    pooled = pooled_iou_difference("core_vs_chance", seeds, [], "correct", 200, 0.95, 0)
+    np.testing.assert_allclose(pooled["per_seed"], [0.02, 0.10, 0.18], atol=1e-12)
+    _, t_interval = seed_interval(np.array([0.02, 0.10, 0.18]), 0.95)
+    assert pooled["interval"] == pytest.approx(t_interval)
+    assert pooled["interval"][0] < 0.0 < pooled["difference"]
+    variants = pooled_iou_difference("variants", seeds, seeds[::-1], None, 200, 0.95, 0)
+    np.testing.assert_allclose(variants["per_seed"], [0.16, 0.0, -0.16], atol=1e-12)

@@ -1,6 +1,7 @@
-"""Verdicts over seeds (issue 18 part 4): the two-level bootstrap holds the seed-to-seed spread,
-a claim's rows are pooled per setting with every seed's verdict shown, and seeds that disagree
-mark the claim unstable."""
+"""Verdicts over seeds (issue 18 part 4): the pooled interval holds the seed-to-seed spread
+(two-level bootstrap, widened to the Student-t interval of the seeds' values), a claim's rows
+are pooled per setting with every seed's verdict shown, and seeds that disagree mark the claim
+unstable."""
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,22 @@ def test_the_interval_holds_the_spread_between_seeds():
     _, (s_low, s_high) = hierarchical_bootstrap(same, _difference, 2000, 0.95, 0)
     _, (o_low, o_high) = paired_mean_difference(*_pair(0.05), 2000, 0.95, 0)
     assert s_high - s_low < o_high - o_low  # identical seeds: three times the samples
+
+
+def test_seeds_that_agree_in_sign_but_spread_widely_leave_a_paired_claim_open(registry):
+    """Three seeds above the minimal effect by +1, +6 and +11 points on 4,000 samples each:
+    the two-level bootstrap alone spans about their range and would call it replicated; the
+    Student-t interval of three values (t = 4.30) reaches below the minimal effect, so the claim
+    stays open and names the seeds it would need. Seeds that agree closely still decide it."""
+    claim = _improves_claim(registry)
+    minimal = claim["rule"]["min_effect"]
+    spread = [_pair(minimal + d) for d in (0.01, 0.06, 0.11)]
+    _, (bootstrap_low, _) = hierarchical_bootstrap(spread, _difference, 1000, 0.95, 0)
+    assert bootstrap_low > minimal
+    result = pooled_paired(claim, spread)
+    assert result["verdict"] == INCONCLUSIVE and "seeds would decide it" in result["why"]
+    close = [_pair(minimal + d) for d in (0.05, 0.06, 0.07)]
+    assert pooled_paired(claim, close)["verdict"] == REPLICATED
 
 
 def test_undefined_draws_are_skipped_and_all_undefined_is_an_error():

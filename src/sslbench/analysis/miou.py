@@ -1,6 +1,6 @@
-"""GradCAM IoUs pooled over a setting's seeds and compared with a percentile-bootstrap interval
-(001 Fig. 7's claims; the report decides on the interval, see
-:mod:`sslbench.report.representation`).
+"""GradCAM IoUs pooled over a setting's seeds and compared with a percentile-bootstrap interval,
+widened to the Student-t interval of the seeds' own differences (001 Fig. 7's claims; the
+report decides on the interval, see :mod:`sslbench.report.representation`).
 
 Each model's interpretability summary holds per-sample IoUs with the core and the spurious
 region, the core's area fraction (the chance level of a core IoU) and the probe's correctness
@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from sslbench.analysis.bootstrap import bootstrap_mean_difference
+from sslbench.analysis.intervals import with_seed_spread
 
 #: Comparisons within one model's samples; ``variants`` compares two models' core IoUs.
 WITHIN_MODEL = ("core_vs_chance", "core_vs_spurious", "correct_vs_misclassified")
@@ -62,6 +63,12 @@ def iou_contrast(
     return pooled_iou(treated, None, "iou_core"), pooled_iou(control, None, "iou_core")
 
 
+def _mean_difference(a: np.ndarray, b: np.ndarray | None) -> float:
+    if a.size == 0 or (b is not None and b.size == 0):
+        return float("nan")
+    return float(a.mean() - (0.0 if b is None else b.mean()))
+
+
 def pooled_iou_difference(
     compare: str,
     control: Sequence[Mapping[str, Any]],
@@ -71,16 +78,26 @@ def pooled_iou_difference(
     confidence: float,
     seed: int,
 ) -> dict[str, Any] | None:
-    """The mean difference :func:`iou_contrast` names with its percentile-bootstrap interval
-    (each side resampled independently): ``difference``, ``interval``, the sample counts ``n``
-    and ``n_other`` (None for a per-sample difference); None where a side has no samples."""
+    """The mean difference :func:`iou_contrast` names over the samples of every seed, with its
+    percentile-bootstrap interval (each side resampled independently) widened to the Student-t
+    interval of each seed's own difference (:func:`sslbench.analysis.intervals.with_seed_spread`:
+    pooling the samples alone would treat the seeds as one training): ``difference``,
+    ``interval``, ``per_seed`` (NaN where a seed has no samples), the sample counts ``n`` and
+    ``n_other`` (None for a per-sample difference); None where a side has no samples.
+    ``control`` holds one interpretation per seed; ``treated`` is empty for a comparison within
+    one model, else holds the treated model of each seed of ``control``, in its order."""
     a, b = iou_contrast(compare, control, treated, group)
     if a.size == 0 or (b is not None and b.size == 0):
         return None
     difference, interval = bootstrap_mean_difference(a, b, n_samples, confidence, seed)
+    per_seed = [
+        _mean_difference(*iou_contrast(compare, [c], [] if t is None else [t], group))
+        for c, t in zip(control, treated or [None] * len(control), strict=True)
+    ]
     return {
         "difference": difference,
-        "interval": interval,
+        "interval": with_seed_spread(interval, per_seed, confidence),
+        "per_seed": per_seed,
         "n": int(a.size),
         "n_other": None if b is None else int(b.size),
     }

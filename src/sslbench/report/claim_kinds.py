@@ -118,7 +118,9 @@ KINDS: dict[str, dict[str, ClaimKind]] = {
             _a_path_unit("representation"),
             "95 % intervals where stored (AUROC, sparsity), else point values; every seed",
         ),
-        "miou": ClaimKind(_fixed("Δ mIoU"), "95 % bootstrap interval"),
+        "miou": ClaimKind(
+            _fixed("Δ mIoU"), "95 % bootstrap interval (samples) and Student-t (seeds), hull"
+        ),
         "median_above": ClaimKind(
             _fixed("median share of its most activated class's samples (fraction)"), _EVERY_SEED
         ),

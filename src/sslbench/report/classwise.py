@@ -11,8 +11,9 @@ statements, both decided: the lowest group's mean per-class gain is positive ("i
 (:func:`sslbench.analysis.classwise.lowest_group_gain_gap`) — a regulariser that ruins the model
 and costs the strongest classes most does not "improve the weakest most". Each is decided like
 a paired claim against the rule's ``min_effect`` on a bootstrap interval over the measured
-half's samples — two-level (seeds, then samples) when the pair was trained with several seeds;
-replicated when both are, contradicted when either is.
+half's samples — over seeds when the pair was trained with several
+(:func:`sslbench.report.seeds.pooled_interval`: the hull of the two-level bootstrap and the
+Student-t interval of the seeds' values); replicated when both are, contradicted when either is.
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from sslbench.analysis.bootstrap import hierarchical_bootstrap
 from sslbench.analysis.classwise import accuracy_groups, classwise_accuracy, group_gains
-from sslbench.report.seeds import BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED, TWO_LEVEL
+from sslbench.report.seeds import TWO_LEVEL, pooled_interval
 from sslbench.report.verdicts import CONTRADICTED, INCONCLUSIVE, REPLICATED, paired_verdict
 
 
@@ -77,15 +77,9 @@ def evaluate_classwise_claim(
         gains = _gains(n_classes, *arrays)
         return float(gains[0] - gains[1:].mean())
 
-    samples, confidence = (
-        rule.get("bootstrap_samples", BOOTSTRAP_SAMPLES),
-        rule.get("confidence", 0.95),
-    )
     # the same resamples for both statistics (one seed for the bootstrap's generator)
-    gain, gain_ci = hierarchical_bootstrap(
-        per_seed, lowest_gain, samples, confidence, BOOTSTRAP_SEED
-    )
-    point, interval = hierarchical_bootstrap(per_seed, gap, samples, confidence, BOOTSTRAP_SEED)
+    gain, gain_ci, _ = pooled_interval(per_seed, lowest_gain, rule)
+    point, interval, _ = pooled_interval(per_seed, gap, rule)
     minimal = float(rule["min_effect"])
     verdicts = {paired_verdict(rule["kind"], ci, minimal) for ci in (gain_ci, interval)}
     gains = np.mean([_gains(n_classes, *arrays) for arrays in per_seed], axis=0)

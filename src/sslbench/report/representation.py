@@ -16,9 +16,10 @@ Claims are decided per setting (dataset/method) over its seeds:
   (replicated: "unchanged") or wholly outside it (contradicted);
 * ``median_above`` — the median over features of a per-feature value (e.g. how much of its most
   activated class a discriminative feature activates) lies above ``threshold`` in every seed;
-* ``miou`` — a bootstrap interval (samples pooled over seeds, :mod:`sslbench.analysis.miou`) of
-  a difference of mean IoUs (or of the core IoU and its chance level, the core's area) lies
-  above 0 (replicated), below 0 (contradicted) or contains it (inconclusive).
+* ``miou`` — an interval of a difference of mean IoUs (or of the core IoU and its chance level,
+  the core's area) lies above 0 (replicated), below 0 (contradicted) or contains it
+  (inconclusive): the bootstrap interval of the samples pooled over seeds, widened to the
+  Student-t interval of the seeds' own differences (:mod:`sslbench.analysis.miou`).
 
 ``curve_matches`` with ``b: full`` compares a curve with the probe on all of h (001's
 "compress by up to 40 % with little loss").
@@ -241,21 +242,26 @@ def miou_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[str, dict[
     """``rule.compare`` (:func:`sslbench.analysis.miou.iou_contrast`): ``core_vs_chance`` (one
     ``group``: core IoU − the core's area fraction, what a uniform heatmap scores),
     ``core_vs_spurious`` (one ``group``), ``correct_vs_misclassified`` (core IoU) or
-    ``variants`` (core IoU of ``treated`` − ``control``); replicated when the bootstrap interval
-    of the difference lies above 0."""
+    ``variants`` (core IoU of ``treated`` − ``control``, paired by seed); replicated when the
+    interval of the difference (:func:`sslbench.analysis.miou.pooled_iou_difference`) lies above
+    0."""
     rows = []
     variant = rule.get("variant", "pretrain-none")
     settings = by_setting(runs, rule.get("control", variant))
     for setting, control_runs in sorted(settings.items()):
-        treated_runs = (
-            []
-            if rule["compare"] in WITHIN_MODEL
-            else by_setting(runs, rule["treated"]).get(setting, [])
-        )
+        if rule["compare"] in WITHIN_MODEL:
+            pairs = [(run, None) for run in control_runs]
+        else:
+            treated_of = {
+                run.group: run for run in by_setting(runs, rule["treated"]).get(setting, [])
+            }
+            pairs = [
+                (run, treated_of[run.group]) for run in control_runs if run.group in treated_of
+            ]
         pooled = pooled_iou_difference(
             rule["compare"],
-            [run.interpretability for run in control_runs],
-            [run.interpretability for run in treated_runs],
+            [control.interpretability for control, _ in pairs],
+            [treated.interpretability for _, treated in pairs if treated is not None],
             rule.get("group"),
             rule.get("bootstrap_samples", 1000),
             CONFIDENCE,
@@ -267,7 +273,8 @@ def miou_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[str, dict[
         result = {
             "ours": diff,
             "detail": f"Δ {diff:+.3f}, CI [{low:+.3f}, {high:+.3f}], n = {pooled['n']}"
-            + ("" if pooled["n_other"] is None else f" vs {pooled['n_other']}"),
+            + ("" if pooled["n_other"] is None else f" vs {pooled['n_other']}")
+            + f"; per seed {', '.join(f'{d:+.3f}' for d in pooled['per_seed'])}",
             "verdict": ci_above((low, high), 0.0),
         }
         rows.append((_miou_label(setting, rule), result))

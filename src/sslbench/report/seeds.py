@@ -3,10 +3,12 @@ pooled verdict, shown beside each seed's own, and is marked unstable when its se
 
 A verdict from one seed is an anecdote. Where a claim's statistic has per-sample data in every
 seed — a paired treated − control difference, an AUROC / AUPRC at the configured ε — the pooled
-verdict applies the claim's own rule to the two-level bootstrap interval of the statistic's mean
-over seeds (:func:`sslbench.analysis.bootstrap.hierarchical_bootstrap`: seeds, then test
-samples), which widens with the seed-to-seed spread of training. Elsewhere (an ε selected per
-seed, non-inferiority against other scores) the pooled verdict is the seeds' unanimous one
+verdict applies the claim's own rule to an interval of the statistic's mean over seeds
+(:func:`pooled_interval`): the two-level bootstrap interval (seeds, then test samples,
+:func:`sslbench.analysis.bootstrap.hierarchical_bootstrap`) widened to the Student-t interval of
+the per-seed values (:func:`sslbench.analysis.intervals.with_seed_spread`), so that three seeds
+count as three draws of training and not as their range. Elsewhere (an ε selected per seed,
+non-inferiority against other scores) the pooled verdict is the seeds' unanimous one
 (:func:`sslbench.report.verdicts.per_seed_verdict`).
 """
 
@@ -19,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from sslbench.analysis.bootstrap import hierarchical_bootstrap
-from sslbench.analysis.intervals import seed_interval, values_to_decide
+from sslbench.analysis.intervals import seed_interval, values_to_decide, with_seed_spread
 from sslbench.analysis.prediction import auroc_auprc, single_class
 from sslbench.report.verdicts import (
     CONTRADICTED,
@@ -36,7 +38,10 @@ from sslbench.report.verdicts import (
 STABLE = "stable"
 UNSTABLE = "unstable"
 #: How a pooled verdict was reached (the claims table's "decided by" column).
-TWO_LEVEL = "95 % two-level bootstrap interval (seeds, then test samples)"
+TWO_LEVEL = (
+    "95 % interval over seeds: the hull of the two-level bootstrap (seeds, then test samples)"
+    " and the Student-t interval of the seeds' values"
+)
 UNANIMOUS = "every seed's own verdict (unanimous)"
 #: The resamples and seed of the pooled intervals (the claims' rules give the confidence).
 BOOTSTRAP_SAMPLES = 1000
@@ -181,29 +186,42 @@ def t_interval_verdict(
     return interval, result
 
 
-def _interval_detail(name: str, point: float, interval: tuple[float, float], k: int) -> str:
-    return (
-        f"{name} {point:+.4f} mean over {k} seeds, two-level CI [{interval[0]:+.4f}, "
-        f"{interval[1]:+.4f}]"
+def pooled_interval(
+    per_seed: Sequence[tuple[np.ndarray, ...]],
+    statistic: Callable[..., float],
+    rule: dict[str, Any],
+) -> tuple[float, tuple[float, float], list[float]]:
+    """Mean over seeds of ``statistic`` (of one seed's per-sample arrays), its interval at the
+    rule's confidence — the hull of the two-level bootstrap interval and the Student-t interval
+    of the per-seed values (:func:`sslbench.analysis.intervals.with_seed_spread`) — and the
+    per-seed values."""
+    confidence = rule.get("confidence", 0.95)
+    point, interval = hierarchical_bootstrap(
+        per_seed,
+        statistic,
+        rule.get("bootstrap_samples", BOOTSTRAP_SAMPLES),
+        confidence,
+        BOOTSTRAP_SEED,
     )
+    values = [statistic(*arrays) for arrays in per_seed]
+    return point, with_seed_spread(interval, values, confidence), values
+
+
+def _interval_detail(name: str, point: float, interval: tuple[float, float], k: int) -> str:
+    return f"{name} {point:+.4f} mean over {k} seeds, CI [{interval[0]:+.4f}, {interval[1]:+.4f}]"
 
 
 def pooled_paired(claim: dict[str, Any], pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict:
     """A paired claim (:func:`sslbench.report.verdicts.evaluate_paired_claim`) over seeds: the
-    two-level interval of mean(treated) − mean(control) against the rule's ``min_effect``."""
-    rule, confidence = claim["rule"], claim["rule"].get("confidence", 0.95)
+    interval of mean(treated) − mean(control) (:func:`pooled_interval`) against the rule's
+    ``min_effect``."""
+    rule = claim["rule"]
     per_seed = [(np.asarray(t, dtype=float), np.asarray(c, dtype=float)) for t, c in pairs]
 
     def difference(t: np.ndarray, c: np.ndarray) -> float:
         return float(t.mean() - c.mean())
 
-    point, interval = hierarchical_bootstrap(
-        per_seed,
-        difference,
-        rule.get("bootstrap_samples", BOOTSTRAP_SAMPLES),
-        confidence,
-        BOOTSTRAP_SEED,
-    )
+    point, interval, values = pooled_interval(per_seed, difference, rule)
     outcome = claim["compare"].get("outcome", "correct")
     name = f"Δ {OUTCOME_NAMES.get(outcome, outcome)}"
     minimal = float(rule["min_effect"])
@@ -217,9 +235,7 @@ def pooled_paired(claim: dict[str, Any], pairs: Sequence[tuple[np.ndarray, np.nd
     }
     if verdict == INCONCLUSIVE:
         result["why"] = interval_why(
-            [difference(*arrays) for arrays in per_seed],
-            decision_boundaries(rule["kind"], minimal),
-            confidence,
+            values, decision_boundaries(rule["kind"], minimal), rule.get("confidence", 0.95)
         )
     return result
 
@@ -238,21 +254,14 @@ def _predictor_statistic(stat: str) -> Callable[[np.ndarray, np.ndarray], float]
 def pooled_ci_above(
     claim: dict[str, Any], summaries: Sequence[dict[str, Any]], scores: Sequence[Any]
 ) -> dict[str, Any]:
-    """A ``ci_above`` claim on a score's AUROC / AUPRC over seeds: the two-level interval of
-    the statistic's mean against the rule's minimal value (a ``share_correct`` threshold: the
-    seeds' mean share of correct samples plus the margin)."""
+    """A ``ci_above`` claim on a score's AUROC / AUPRC over seeds: the interval of the
+    statistic's mean (:func:`pooled_interval`) against the rule's minimal value (a
+    ``share_correct`` threshold: the seeds' mean share of correct samples plus the margin)."""
     rule, stat = claim["rule"], claim["stat"]
     per_seed = [
         (s[claim["score"]].to_numpy(dtype=float), s["correct"].to_numpy(dtype=bool)) for s in scores
     ]
-    statistic, confidence = _predictor_statistic(stat), rule.get("confidence", 0.95)
-    point, interval = hierarchical_bootstrap(
-        per_seed,
-        statistic,
-        rule.get("bootstrap_samples", BOOTSTRAP_SAMPLES),
-        confidence,
-        BOOTSTRAP_SEED,
-    )
+    point, interval, values = pooled_interval(per_seed, _predictor_statistic(stat), rule)
     threshold = float(np.mean([minimal_threshold(rule, summary) for summary in summaries]))
     result = {
         "ours": point,
@@ -262,6 +271,5 @@ def pooled_ci_above(
         "decided by": TWO_LEVEL,
     }
     if result["verdict"] == INCONCLUSIVE:
-        values = [statistic(*arrays) for arrays in per_seed]
-        result["why"] = interval_why(values, (threshold,), confidence)
+        result["why"] = interval_why(values, (threshold,), rule.get("confidence", 0.95))
     return result
