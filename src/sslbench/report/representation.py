@@ -38,6 +38,7 @@ from sslbench.report.seeds import (
     by_setting,
     over_seeds,
     per_seed_points,
+    same_seed_pairs,
     seed_of,
     t_interval_verdict,
 )
@@ -124,8 +125,7 @@ def seed_pairs(
     a_runs, b_runs = by_setting(runs, rule["a"]["variant"]), by_setting(runs, rule["b"]["variant"])
     out = []
     for setting in sorted(set(a_runs) & set(b_runs)):
-        b_of = {run.group: run for run in b_runs[setting]}
-        paired = [(run, b_of[run.group]) for run in a_runs[setting] if run.group in b_of]
+        paired = same_seed_pairs(a_runs[setting], b_runs[setting])
         values = [
             (value_with_interval(x, rule["a"]["path"]), value_with_interval(y, rule["b"]["path"]))
             for x, y in paired
@@ -250,18 +250,15 @@ def miou_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[str, dict[
     settings = by_setting(runs, rule.get("control", variant))
     for setting, control_runs in sorted(settings.items()):
         if rule["compare"] in WITHIN_MODEL:
-            pairs = [(run, None) for run in control_runs]
+            controls, treated = control_runs, []
         else:
-            treated_of = {
-                run.group: run for run in by_setting(runs, rule["treated"]).get(setting, [])
-            }
-            pairs = [
-                (run, treated_of[run.group]) for run in control_runs if run.group in treated_of
-            ]
+            treated_runs = by_setting(runs, rule["treated"]).get(setting, [])
+            pairs = same_seed_pairs(control_runs, treated_runs)
+            controls, treated = [c for c, _ in pairs], [t for _, t in pairs]
         pooled = pooled_iou_difference(
             rule["compare"],
-            [control.interpretability for control, _ in pairs],
-            [treated.interpretability for _, treated in pairs if treated is not None],
+            [run.interpretability for run in controls],
+            [run.interpretability for run in treated],
             rule.get("group"),
             rule.get("bootstrap_samples", 1000),
             CONFIDENCE,

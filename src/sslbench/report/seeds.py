@@ -69,6 +69,13 @@ def by_setting(runs: list[Any], variant: str) -> dict[str, list[Any]]:
     return dict(out)
 
 
+def same_seed_pairs(a_runs: list[Any], b_runs: list[Any]) -> list[tuple[Any, Any]]:
+    """(a, b) runs of the same ``dataset/method/seedN`` group, in ``a_runs``' order; a seed
+    without both is left out."""
+    b_of = {run.group: run for run in b_runs}
+    return [(run, b_of[run.group]) for run in a_runs if run.group in b_of]
+
+
 def seeds_label(groups: Sequence[str]) -> str:
     """The row label of one setting's seeds: the group itself for one seed, else
     ``dataset/method/seed0+seed1+seed2``."""
