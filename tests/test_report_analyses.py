@@ -192,6 +192,25 @@ def test_miou_claims_use_a_bootstrap_interval_of_the_difference():
     assert result["verdict"] == "inconclusive"
 
 
+
+def test_an_open_miou_row_over_seeds_says_how_many_seeds_would_decide_it():
+    """Seeds whose correct-vs-misclassified gaps agree in sign but spread widely: the pooled
+    samples' interval alone would replicate; the row is open and projects the seeds needed."""
+    rng = np.random.default_rng(3)
+    correct = [True] * 200 + [False] * 200
+    runs = []
+    for seed, gap in enumerate((0.02, 0.20, 0.05)):
+        core = np.concatenate([rng.uniform(0.4, 0.6, 200) + gap, rng.uniform(0.4, 0.6, 200)])
+        runs.append(
+            FakeRun(f"d/m/seed{seed}", "pretrain-none", interpretability=_interp(core, correct))
+        )
+    rule = {"kind": "miou", "compare": "correct_vs_misclassified"}
+    [(_, result)] = evaluate_representation_claim({"representation": rule}, runs)
+    assert result["verdict"] == "inconclusive"
+    assert "over 3 seeds" in result["why"] and "would decide it" in result["why"]
+    [(_, one)] = evaluate_representation_claim({"representation": rule}, runs[1:2])
+    assert one["verdict"] == "replicated" and "why" not in one
+
 def test_bootstrap_mean_difference_brackets_the_true_difference():
     rng = np.random.default_rng(1)
     diff, (low, high) = bootstrap_mean_difference(

@@ -36,13 +36,20 @@ from sslbench.analysis.miou import WITHIN_MODEL, pooled_iou_difference
 from sslbench.report.claim_kinds import unknown_kind
 from sslbench.report.seeds import (
     by_setting,
+    interval_why,
     over_seeds,
     per_seed_points,
     same_seed_pairs,
     seed_of,
     t_interval_verdict,
 )
-from sslbench.report.verdicts import ci_above, lookup, paired_verdict, per_seed_verdict
+from sslbench.report.verdicts import (
+    INCONCLUSIVE,
+    ci_above,
+    lookup,
+    paired_verdict,
+    per_seed_verdict,
+)
 
 #: Confidence of the representation claims' intervals (mIoU bootstrap, ratio t-interval).
 CONFIDENCE = 0.95
@@ -274,6 +281,9 @@ def miou_verdict(runs: list[Any], rule: dict[str, Any]) -> list[tuple[str, dict[
             + f"; per seed {', '.join(f'{d:+.3f}' for d in pooled['per_seed'])}",
             "verdict": ci_above((low, high), 0.0),
         }
+        seeds = [d for d in pooled["per_seed"] if np.isfinite(d)]
+        if result["verdict"] == INCONCLUSIVE and len(seeds) > 1:
+            result["why"] = interval_why(seeds, (0.0,), CONFIDENCE)
         rows.append((_miou_label(setting, rule), result))
     return rows
 
