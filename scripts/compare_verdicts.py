@@ -7,25 +7,25 @@ or rules (the list a closing note gives). Rows are matched by paper, claim state
 label with the seeds and the per-seed selected ε left out, so that the same claim on the same
 dataset/method matches across seed sets.
 
-    python scripts/compare_verdicts.py RUN_A RUN_B [--changed]
+    python scripts/compare_verdicts.py A B [--changed]
 
-RUN_A and RUN_B are run directories holding ``reports/index.ipynb`` (the executed index
-notebook). Prints the agreement over rows decided (replicated or contradicted) in either run,
-and with ``--changed`` every row whose verdict differs.
+A and B are each a run directory holding ``reports/index.ipynb`` (the executed index notebook)
+or a replication snapshot ``docs/snapshots/NAME.json`` (``scripts/readme_figures.py snapshot
+--kind replication`` keeps every row's verdict in it, so a run can be compared after its outputs
+are gone). Prints the agreement over rows decided (replicated or contradicted) in either, and
+with ``--changed`` every row whose verdict differs.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
 
-from readme_figures import claim_rows, index_html
+from readme_figures import DECIDED, claim_rows, index_html
 
-DECIDED = ("replicated", "contradicted")
-#: the columns a row is matched on, and the verdict column, as the claims tables name them
-KEY_COLUMNS = ("claim", "run")
 VERDICT = "verdict"
 SEEDS = re.compile(r"seed\d+(?:\+seed\d+)*")
 SELECTED = " at selected "
@@ -38,6 +38,19 @@ def notebook_html(run: Path) -> str:
     if html is None:
         raise SystemExit(f"{run}: no reports/index.ipynb (has the report been built?)")
     return html
+
+
+def verdict_rows(source: Path) -> list[dict[str, str]]:
+    """The claims-table rows of a run directory's report, or those a replication snapshot kept."""
+    if source.suffix != ".json":
+        return claim_rows(notebook_html(source))
+    rows = json.loads(source.read_text()).get("verdicts")
+    if rows is None:
+        raise SystemExit(
+            f"{source}: no 'verdicts' (a replication snapshot taken before it kept each row's"
+            " verdict; compare the run directory, or take the snapshot again)"
+        )
+    return rows
 
 
 def row_key(row: dict[str, str]) -> tuple[str, str, str]:
@@ -70,11 +83,11 @@ def compare(a: list[dict[str, str]], b: list[dict[str, str]]) -> dict[str, objec
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("run_a", type=Path)
-    parser.add_argument("run_b", type=Path)
+    parser.add_argument("run_a", type=Path, help="run directory or replication snapshot (.json)")
+    parser.add_argument("run_b", type=Path, help="run directory or replication snapshot (.json)")
     parser.add_argument("--changed", action="store_true", help="list every changed verdict")
     args = parser.parse_args(argv)
-    result = compare(claim_rows(notebook_html(args.run_a)), claim_rows(notebook_html(args.run_b)))
+    result = compare(verdict_rows(args.run_a), verdict_rows(args.run_b))
     decided, agree = result["decided"], result["agree"]
     share = f"{100 * agree / decided:.1f} %" if decided else "—"
     print(

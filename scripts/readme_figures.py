@@ -79,6 +79,8 @@ ALL_PAPERS = "all"
 VERDICTS = ("replicated", "contradicted", "inconclusive", "not run")
 DECIDED = ("replicated", "contradicted")
 UNSTABLE = "unstable"
+#: the claims-table columns a snapshot keeps per row (scripts/compare_verdicts.py matches on them)
+VERDICT_KEYS = ("paper", "claim", "run", "verdict")
 KINDS = ("default", "all_methods", "replication", "cifar10", "gpu")
 CIFAR10 = "cifar10"
 GPU = "gpu"
@@ -297,6 +299,16 @@ def undecided(run: Path) -> dict[str, list[int | None]] | None:
     return groups
 
 
+def claim_verdicts(run: Path) -> list[dict[str, str]] | None:
+    """Paper, statement, run label and verdict of every claims-table row: what
+    ``scripts/compare_verdicts.py`` matches across seed sets, kept in the snapshot so that two
+    seed sets' runs can be compared after their outputs are gone."""
+    page = index_html(run)
+    if page is None:
+        return None
+    return [{key: row[key] for key in VERDICT_KEYS} for row in claim_rows(page)]
+
+
 def verdict_overview(run: Path) -> dict[str, dict[str, int]] | None:
     """Claims per verdict of every paper's row of the report's verdict overview (and of the row
     of all papers), with the rows whose seeds disagree (``unstable``) where the report shows it."""
@@ -424,6 +436,7 @@ def replication_numbers(reader: Reader) -> dict[str, Any]:
     return {
         "papers": verdict_overview(reader.run),
         "undecided": undecided(reader.run),
+        "verdicts": claim_verdicts(reader.run),
         "invocations": invocations(reader.run),
         "baseline_linear": baseline,
     }

@@ -8,11 +8,13 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
 import compare_verdicts  # noqa: E402
+import readme_figures  # noqa: E402
 
 from sslbench.report.presentation import claims_html  # noqa: E402
 
@@ -55,3 +57,23 @@ def test_rows_match_across_seed_sets_and_changes_are_listed(tmp_path: Path, caps
     out = capsys.readouterr().out
     assert "3 decided in at least one: 1 agree (33.3 %)" in out
     assert "t/simclr/seeds/pretrain-none at the selected ε | inconclusive → replicated" in out
+
+
+def test_a_snapshot_keeps_each_rows_verdict_for_a_later_comparison(tmp_path: Path, capsys) -> None:
+    """A replication snapshot's ``verdicts`` compare as its run directory does; a snapshot
+    without them stops with a sentence naming the file."""
+    a = _run(
+        tmp_path, "a", "seed0+seed1+seed2", ["replicated", "inconclusive", "contradicted"], "1"
+    )
+    b = _run(tmp_path, "b", "seed3+seed4+seed5", ["replicated", "replicated", "inconclusive"], "2")
+    snapshot = tmp_path / "a.json"
+    snapshot.write_text(json.dumps({"verdicts": readme_figures.claim_verdicts(a)}))
+    assert compare_verdicts.verdict_rows(snapshot) == [
+        {k: row[k] for k in readme_figures.VERDICT_KEYS} for row in compare_verdicts.verdict_rows(a)
+    ]
+    compare_verdicts.main([str(snapshot), str(b)])
+    assert "3 decided in at least one: 1 agree (33.3 %)" in capsys.readouterr().out
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"kind": "replication"}))
+    with pytest.raises(SystemExit, match="old.json: no 'verdicts'"):
+        compare_verdicts.verdict_rows(old)

@@ -192,7 +192,6 @@ def test_miou_claims_use_a_bootstrap_interval_of_the_difference():
     assert result["verdict"] == "inconclusive"
 
 
-
 def test_an_open_miou_row_over_seeds_says_how_many_seeds_would_decide_it():
     """Seeds whose correct-vs-misclassified gaps agree in sign but spread widely: the pooled
     samples' interval alone would replicate; the row is open and projects the seeds needed."""
@@ -210,6 +209,7 @@ def test_an_open_miou_row_over_seeds_says_how_many_seeds_would_decide_it():
     assert "over 3 seeds" in result["why"] and "would decide it" in result["why"]
     [(_, one)] = evaluate_representation_claim({"representation": rule}, runs[1:2])
     assert one["verdict"] == "replicated" and "why" not in one
+
 
 def test_bootstrap_mean_difference_brackets_the_true_difference():
     rng = np.random.default_rng(1)
