@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from sslbench.analysis.classwise import accuracy_groups, group_gains, lowest_group_gain_gap
-from sslbench.report.classwise import held_out_arrays
+from sslbench.report.classwise import GAIN_GAP, LOWEST_GAIN, held_out_arrays, open_statements_why
 from sslbench.report.seeds import TWO_LEVEL
 from sslbench.report.tables import RunResult, claims_table
 from sslbench.report.verdicts import CONTRADICTED, INCONCLUSIVE, REPLICATED
@@ -94,6 +94,26 @@ def test_seeds_pool_into_one_row(claim):
     row = _verdict(claim, [0.2, 0.05, 0.0], seeds=(0, 1, 2))
     assert row["verdict"] == REPLICATED and row["per seed"].count("seed") == 3
     assert row["decided by"] == TWO_LEVEL
+
+
+def test_an_open_row_over_seeds_says_which_statement_is_open_and_how_many_seeds_would_decide(
+    claim,
+):
+    """No effect over three seeds: the row is open and says, of the statement(s) left open, how
+    far the seeds' mean lies from the minimal effect and how many seeds would decide it; a
+    statement already decided is not named."""
+    row = _verdict(claim, [0.0, 0.0, 0.0], seeds=(0, 1, 2))
+    assert row["verdict"] == INCONCLUSIVE
+    assert (
+        row["why inconclusive"].startswith(LOWEST_GAIN)
+        and "over 3 seeds" in row["why inconclusive"]
+    )
+    rule = claim["rule"]
+    statements = {LOWEST_GAIN: ((-0.01, 0.05), [0.0, 0.03, 0.02]), GAIN_GAP: ((0.2, 0.3), [0.25])}
+    why = open_statements_why(statements, rule)
+    assert why.startswith(f"{LOWEST_GAIN}: its 95 % interval contains") and GAIN_GAP not in why
+    statements[GAIN_GAP] = ((-0.1, 0.3), [0.0, 0.2, 0.1])
+    assert f"; {GAIN_GAP}: its 95 % interval" in open_statements_why(statements, rule)
 
 
 def test_groups_cut_on_held_out_samples_show_no_regression_to_the_mean(claim):

@@ -222,3 +222,5 @@ def test_rules_on_per_seed_points_show_each_seed_and_mark_disagreement():
     assert mixed["seeds"] == "seed0 replicated; seed1 contradicted; seed2 inconclusive"
     assert mixed["why"] == "the seeds disagree"
     assert per_seed_points(["a", "b"], [False, False])["agreement"] == STABLE
+    assert "why" not in per_seed_points(["a", "b"], [False, False])
+    assert per_seed_points(["a", "b"], [None, None])["why"] == "every seed is undecided"

@@ -24,8 +24,18 @@ from typing import Any
 import numpy as np
 
 from sslbench.analysis.classwise import accuracy_groups, classwise_accuracy, group_gains
-from sslbench.report.seeds import TWO_LEVEL, pooled_interval
-from sslbench.report.verdicts import CONTRADICTED, INCONCLUSIVE, REPLICATED, paired_verdict
+from sslbench.report.seeds import TWO_LEVEL, interval_why, pooled_interval
+from sslbench.report.verdicts import (
+    CONTRADICTED,
+    INCONCLUSIVE,
+    REPLICATED,
+    decision_boundaries,
+    paired_verdict,
+)
+
+#: the two statements of "the most improvement in the lowest third", as an open row names them
+LOWEST_GAIN = "the lowest group's gain"
+GAIN_GAP = "its gain over the other groups' mean"
 
 
 def held_out_arrays(
@@ -78,13 +88,16 @@ def evaluate_classwise_claim(
         return float(gains[0] - gains[1:].mean())
 
     # the same resamples for both statistics (one seed for the bootstrap's generator)
-    gain, gain_ci, _ = pooled_interval(per_seed, lowest_gain, rule)
-    point, interval, _ = pooled_interval(per_seed, gap, rule)
+    gain, gain_ci, gain_seeds = pooled_interval(per_seed, lowest_gain, rule)
+    point, interval, gap_seeds = pooled_interval(per_seed, gap, rule)
     minimal = float(rule["min_effect"])
-    verdicts = {paired_verdict(rule["kind"], ci, minimal) for ci in (gain_ci, interval)}
+    statements = {LOWEST_GAIN: (gain_ci, gain_seeds), GAIN_GAP: (interval, gap_seeds)}
+    verdicts = {paired_verdict(rule["kind"], ci, minimal) for ci, _ in statements.values()}
     gains = np.mean([_gains(n_classes, *arrays) for arrays in per_seed], axis=0)
     shown = ", ".join(f"{g:+.4f}" for g in gains)
     pooled = {"decided by": TWO_LEVEL} if len(per_seed) > 1 else {}
+    if len(per_seed) > 1 and both_hold(verdicts) == INCONCLUSIVE:
+        pooled["why"] = open_statements_why(statements, rule)
     return pooled | {
         "ours": point,
         "detail": (
@@ -96,6 +109,21 @@ def evaluate_classwise_claim(
         ),
         "verdict": both_hold(verdicts),
     }
+
+
+def open_statements_why(
+    statements: dict[str, tuple[tuple[float, float], list[float]]], rule: dict[str, Any]
+) -> str:
+    """Why each statement left undecided (its interval over seeds, its per-seed values) is
+    open (:func:`sslbench.report.seeds.interval_why`)."""
+    minimal = float(rule["min_effect"])
+    boundaries = decision_boundaries(rule["kind"], minimal)
+    confidence = rule.get("confidence", 0.95)
+    return "; ".join(
+        f"{name}: {interval_why(values, boundaries, confidence)}"
+        for name, (interval, values) in statements.items()
+        if paired_verdict(rule["kind"], interval, minimal) == INCONCLUSIVE
+    )
 
 
 def both_hold(verdicts: set[str]) -> str:

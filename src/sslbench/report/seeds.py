@@ -143,6 +143,8 @@ def per_seed_points(seeds: Sequence[str], holds: Sequence[bool | None]) -> dict[
         }
         if agreement(verdicts) == UNSTABLE:
             result["why"] = "the seeds disagree"
+        elif all(h is None for h in holds):
+            result["why"] = "every seed is undecided"
     return result
 
 
