@@ -43,6 +43,10 @@ TWO_LEVEL = (
     " and the Student-t interval of the seeds' values"
 )
 UNANIMOUS = "every seed's own verdict (unanimous)"
+#: why a row decided by its seeds' own verdicts stays open (scripts/readme_figures.py's WHY_GROUPS
+#: group the README's rows by these texts)
+SEEDS_DISAGREE = "the seeds disagree"
+EVERY_SEED_UNDECIDED = "every seed is undecided"
 #: The resamples and seed of the pooled intervals (the claims' rules give the confidence).
 BOOTSTRAP_SAMPLES = 1000
 BOOTSTRAP_SEED = 0
@@ -126,7 +130,7 @@ def unanimous(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "detail": f"pooled as every seed's own verdict (n = {len(results)} seeds)",
         "verdict": per_seed_verdict(holds),
         "decided by": UNANIMOUS,
-        "why": "the seeds disagree" if len(verdicts) > 1 else "every seed is undecided",
+        "why": SEEDS_DISAGREE if len(verdicts) > 1 else EVERY_SEED_UNDECIDED,
     }
 
 
@@ -142,9 +146,9 @@ def per_seed_points(seeds: Sequence[str], holds: Sequence[bool | None]) -> dict[
             "agreement": agreement(verdicts),
         }
         if agreement(verdicts) == UNSTABLE:
-            result["why"] = "the seeds disagree"
+            result["why"] = SEEDS_DISAGREE
         elif all(h is None for h in holds):
-            result["why"] = "every seed is undecided"
+            result["why"] = EVERY_SEED_UNDECIDED
     return result
 
 
