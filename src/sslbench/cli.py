@@ -49,6 +49,9 @@ COMPUTE_STAGES = (
     "pretrain",
     "finetune",
     "features",
+    "evaluate",
+    "qscore",
+    "representation",
     "suppression_pretrain",
     "suppression_readout",
 )

@@ -16,7 +16,13 @@ rule qscore:
     conda:
         "../envs/sslbench.yaml"
     threads: 1
+    resources:
+        gpu=GPUS_PER_JOB,
     params:
+        device=DEVICE,
+        precision=MIXED_PRECISION,
+        compile=COMPILE,
+        jobs_per_gpu=JOBS_PER_GPU,
         cfg=lambda wc: as_json(
             run_id(wc)
             | {"target": config["datasets"][wc.dataset]["target"]}
@@ -25,7 +31,7 @@ rule qscore:
         ),
         data=lambda wc: f"{DATA}/{wc.dataset}",
     shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli qscore --threads {threads} --params {params.cfg:q} --dataset-dir {params.data:q}'
+        '"$SSLBENCH_PYTHON" -m sslbench.cli qscore --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --compile {params.compile:q} --jobs-per-gpu {params.jobs_per_gpu:q} --params {params.cfg:q} --dataset-dir {params.data:q}'
         " --features-path {input.features:q} --predictions-path {input.predictions:q}"
         " --summary-out {output.summary:q} --scores-out {output.scores:q} > {log:q} 2>&1"
 
@@ -42,7 +48,13 @@ rule representation:
     conda:
         "../envs/sslbench.yaml"
     threads: 1
+    resources:
+        gpu=GPUS_PER_JOB,
     params:
+        device=DEVICE,
+        precision=MIXED_PRECISION,
+        compile=COMPILE,
+        jobs_per_gpu=JOBS_PER_GPU,
         cfg=lambda wc: as_json(
             run_id(wc)
             | {"target": config["datasets"][wc.dataset]["target"]}
@@ -54,7 +66,7 @@ rule representation:
         ),
         data=lambda wc: f"{DATA}/{wc.dataset}",
     shell:
-        '"$SSLBENCH_PYTHON" -m sslbench.cli representation --threads {threads} --params {params.cfg:q}'
+        '"$SSLBENCH_PYTHON" -m sslbench.cli representation --threads {threads} --device {params.device:q} --mixed-precision {params.precision:q} --compile {params.compile:q} --jobs-per-gpu {params.jobs_per_gpu:q} --params {params.cfg:q}'
         " --dataset-dir {params.data:q} --features-path {input.features:q}"
         " --predictions-path {input.predictions:q} --out {output:q} > {log:q} 2>&1"
 

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from sklearn.decomposition import PCA
 
-from sslbench.evaluation.linear_probe import LinearProbeSpec, linear_probe
+from sslbench.evaluation.linear_probe import LinearProbeSpec, linear_probes
 
 SELECTIONS = ("discriminative", "random", "pca", "lower_tail", "upper_tail")
 
@@ -68,18 +68,6 @@ def tail_subset(order: np.ndarray, n_keep: int, tail: str) -> np.ndarray:
     return np.sort(chosen)
 
 
-def _probe(
-    x_train: np.ndarray,
-    y_train: torch.Tensor,
-    x_test: np.ndarray,
-    y_test: torch.Tensor,
-    spec: LinearProbeSpec,
-) -> float:
-    return linear_probe(
-        torch.from_numpy(x_train).float(), y_train, torch.from_numpy(x_test).float(), y_test, spec
-    ).accuracy
-
-
 def compression_curves(
     h_train: np.ndarray,
     y_train: torch.Tensor,
@@ -88,41 +76,53 @@ def compression_curves(
     activation_pct: np.ndarray,
     spec: CompressionSpec,
     probe: LinearProbeSpec,
+    device: torch.device | str = "cpu",
 ) -> dict[str, list[float]]:
     """Linear-probe accuracy vs % of the representation kept, for each selection of 001.
 
     Returns lists aligned with ``spec.keep_fractions``: the kept count and percentage, and the
     test accuracy of the discriminative window, random subsets (mean and std over
     ``random_draws``), the top principal components (fitted on the train set), the lower tail
-    and the upper tail of ``A``.
+    and the upper tail of ``A``. Every probe of the curves trains side by side on ``device``
+    (:func:`~sslbench.evaluation.linear_probe.linear_probes`).
     """
     order = activation_order(activation_pct, h_train.mean(axis=0))
     rng = np.random.default_rng(probe.seed)
     r = h_train.shape[1]
-    curves: dict[str, list[float]] = {
-        key: [] for key in ("n_features", "keep_percent", *SELECTIONS, "random_std")
-    }
-    for fraction in spec.keep_fractions:
-        k = n_kept(r, fraction)
+    keys: list[tuple[str, int]] = []  # (selection, keep-fraction index) of each probe
+    inputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def add(selection: str, step: int, train: np.ndarray, test: np.ndarray) -> None:
+        keys.append((selection, step))
+        inputs.append((torch.from_numpy(train).float(), torch.from_numpy(test).float()))
+
+    kept = [n_kept(r, fraction) for fraction in spec.keep_fractions]
+    for step, k in enumerate(kept):
         subsets = {
             "discriminative": window_subset(order, k, spec.lower_percentile, spec.upper_percentile),
             "lower_tail": tail_subset(order, k, "lower"),
             "upper_tail": tail_subset(order, k, "upper"),
         }
+        subsets |= {
+            f"random{draw}": rng.choice(r, k, replace=False) for draw in range(spec.random_draws)
+        }
         for name, subset in subsets.items():
-            curves[name].append(
-                _probe(h_train[:, subset], y_train, h_test[:, subset], y_test, probe)
-            )
-        draws = [
-            _probe(h_train[:, s], y_train, h_test[:, s], y_test, probe)
-            for s in (rng.choice(r, k, replace=False) for _ in range(spec.random_draws))
-        ]
-        curves["random"].append(float(np.mean(draws)))
-        curves["random_std"].append(float(np.std(draws)))
+            add(name, step, h_train[:, subset], h_test[:, subset])
         pca = PCA(n_components=k, random_state=probe.seed).fit(h_train)
-        curves["pca"].append(
-            _probe(pca.transform(h_train), y_train, pca.transform(h_test), y_test, probe)
-        )
-        curves["n_features"].append(k)
-        curves["keep_percent"].append(100.0 * k / r)
+        add("pca", step, pca.transform(h_train), pca.transform(h_test))
+    results = linear_probes(inputs, y_train, y_test, probe, device)
+    accuracy = {key: result.accuracy for key, result in zip(keys, results, strict=True)}
+    curves: dict[str, list[float]] = {
+        "n_features": kept,
+        "keep_percent": [100.0 * k / r for k in kept],
+    }
+    for name in SELECTIONS:
+        if name != "random":
+            curves[name] = [accuracy[name, step] for step in range(len(kept))]
+    draws = [
+        [accuracy[f"random{draw}", step] for draw in range(spec.random_draws)]
+        for step in range(len(kept))
+    ]
+    curves["random"] = [float(np.mean(d)) for d in draws]
+    curves["random_std"] = [float(np.std(d)) for d in draws]
     return curves

@@ -48,7 +48,10 @@ def grid_windows(cfg: dict[str, Any]) -> list[tuple[float, float]]:
 
 
 def validation_grid(
-    h_train: np.ndarray, y_train: torch.Tensor, params: dict[str, Any]
+    h_train: np.ndarray,
+    y_train: torch.Tensor,
+    params: dict[str, Any],
+    device: torch.device | str = "cpu",
 ) -> list[dict[str, float]]:
     """The ε × window grid on a held-out part of the *train* set: a linear probe trained on the
     rest gives the validation samples' correctness, D comes from the rest's A. The test split is
@@ -63,6 +66,7 @@ def validation_grid(
         h[val],
         y_train[val],
         LinearProbeSpec(**params["linear_probe"], seed=params["seed"]),
+        device,
     )
     correct = probe.correct.numpy()
     if correct.all() or not correct.any():
@@ -120,18 +124,20 @@ def qscore_summary(
     h_test: np.ndarray,
     predictions: pd.DataFrame,
     params: dict[str, Any],
+    device: torch.device | str = "cpu",
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """The analysis of one model: its summary (what ``qscore.json`` holds, without provenance)
     and the per-sample columns the report's paired claims read: every score, the evaluate
     stage's predictions (did the model move?), the probe's confidence and |L_i| at the paper's
-    ε (001 Fig. A.10). AUROC/AUPRC and the grids are recorded as not computable, with the
-    reason, when the probe's test correctness has a single class."""
+    ε (001 Fig. A.10). The validation probe trains on ``device``. AUROC/AUPRC and the grids
+    are recorded as not computable, with the reason, when the probe's test correctness has a
+    single class."""
     cfg = params["qscore"]
     correct = predictions["correct"].to_numpy(dtype=bool)
     scores, n_discriminative = sample_scores(h_train, h_test, cfg)
     not_computable = single_class(correct)
     table = predictor_table(scores, correct, cfg, params["seed"])
-    validation = validation_grid(h_train, y_train, params) if not_computable is None else []
+    validation = validation_grid(h_train, y_train, params, device) if not_computable is None else []
     choice = select_epsilon_window(validation) if validation else None
     sparsity, sparsity_ci = sparsity_percent(h_test, cfg, params["seed"])
     summary = {

@@ -25,9 +25,12 @@ def knn_predictions(
     y_train: torch.Tensor,
     h_test: torch.Tensor,
     spec: KNNSpec,
+    device: torch.device | str = "cpu",
 ) -> torch.Tensor:
-    """Class of the weighted k-NN vote of each test sample among the train samples."""
-    train = F.normalize(h_train.float(), dim=1)
+    """Class of the weighted k-NN vote of each test sample among the train samples, computed
+    on ``device`` (returned on the CPU)."""
+    train = F.normalize(h_train.to(device).float(), dim=1)
+    y_train = y_train.to(device)
     n_classes = int(y_train.max()) + 1
     k = min(spec.k, train.shape[0])
     if k < spec.k:
@@ -38,12 +41,13 @@ def knn_predictions(
         )
     predictions = []
     for start in range(0, h_test.shape[0], spec.chunk_size):
-        test = F.normalize(h_test[start : start + spec.chunk_size].float(), dim=1)
+        test = F.normalize(h_test[start : start + spec.chunk_size].to(device).float(), dim=1)
         sims, idx = (test @ train.T).topk(k, dim=1)
         weights = (sims / spec.temperature).exp()
-        votes = torch.zeros(test.shape[0], n_classes).scatter_add_(1, y_train[idx], weights)
+        votes = torch.zeros(test.shape[0], n_classes, device=train.device)
+        votes.scatter_add_(1, y_train[idx], weights)
         predictions.append(votes.argmax(1))
-    return torch.cat(predictions)
+    return torch.cat(predictions).cpu()
 
 
 def knn_accuracy(

@@ -12,6 +12,7 @@ import mlflow
 import pandas as pd
 
 from sslbench.analysis.qscore_summary import qscore_summary
+from sslbench.device import CPU, Compute
 from sslbench.io import atomic_path
 from sslbench.stages.evaluate import labelled_features
 from sslbench.tracking import publish_json, run_name, run_tags, tracked_run
@@ -52,7 +53,10 @@ def run(
     predictions_path: Path,
     summary_out: Path,
     scores_out: Path,
+    compute: Compute = CPU,
 ) -> None:
+    """The Q-Score analysis of one model; its validation probe trains on ``compute``'s
+    device."""
     meta, feats, y_train, _ = labelled_features(dataset_dir, features_path, params["target"])
     summary, per_sample = qscore_summary(
         feats["h_train"].double().numpy(),
@@ -60,6 +64,7 @@ def run(
         feats["h_test"].double().numpy(),
         pd.read_csv(predictions_path),
         params,
+        compute.device,
     )
     not_computable = summary["not_computable"]
     with tracked_run(

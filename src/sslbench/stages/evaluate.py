@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 
 from sslbench.data import sources
+from sslbench.device import CPU, Compute
 from sslbench.evaluation.knn import KNNSpec, knn_predictions
 from sslbench.evaluation.linear_probe import LinearProbeSpec, linear_probe
 from sslbench.io import atomic_path
@@ -45,7 +46,10 @@ def run(
     features_path: Path,
     metrics_out: Path,
     predictions_out: Path,
+    compute: Compute = CPU,
 ) -> None:
+    """The linear probe and the k-NN vote of one model's frozen h, both on ``compute``'s
+    device (the probe in fp32)."""
     meta, feats, y_train, y_test = labelled_features(dataset_dir, features_path, params["target"])
     h_train, h_test = feats["h_train"], feats["h_test"]
     with tracked_run(
@@ -59,11 +63,15 @@ def run(
             h_test,
             y_test,
             LinearProbeSpec(**params["linear_probe"], seed=params["seed"]),
+            compute.device,
         )
-        knn_correct = knn_predictions(h_train, y_train, h_test, KNNSpec(**params["knn"])) == y_test
-        knn = knn_correct.float().mean().item()
-        metrics = {"linear_probe_accuracy": probe.accuracy, "knn_accuracy": knn}
-        log.info("linear probe %.4f, k-NN %.4f", probe.accuracy, knn)
+        knn = KNNSpec(**params["knn"])
+        knn_correct = knn_predictions(h_train, y_train, h_test, knn, compute.device) == y_test
+        metrics = {
+            "linear_probe_accuracy": probe.accuracy,
+            "knn_accuracy": knn_correct.float().mean().item(),
+        }
+        log.info("linear probe %(linear_probe_accuracy).4f, k-NN %(knn_accuracy).4f", metrics)
         mlflow.log_metrics(metrics)
         result = {**metrics, "target": params["target"], "n_test": len(y_test)}
         publish_json(metrics_out, result, params)

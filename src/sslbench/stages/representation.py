@@ -28,6 +28,7 @@ from sslbench.analysis.qscore import (
     ranks_on_sorted,
 )
 from sslbench.analysis.spectrum import spectrum_summary
+from sslbench.device import CPU, Compute
 from sslbench.evaluation.linear_probe import LinearProbeSpec
 from sslbench.stages.evaluate import labelled_features
 from sslbench.tracking import publish_json, run_name, run_tags, tracked_run
@@ -41,9 +42,10 @@ def discriminative_analysis(
     h_test: np.ndarray,
     y_test: torch.Tensor,
     params: dict[str, Any],
+    device: torch.device | str = "cpu",
 ) -> dict[str, Any]:
     """A on the train set (sorted, 001 Fig. 1), D, how class-correlated each feature of D is
-    (Fig. 1's bar plots) and the compression curves (001 Fig. 2)."""
+    (Fig. 1's bar plots) and the compression curves (001 Fig. 2), their probes on ``device``."""
     q = params["qscore"]
     a, d = discriminative_from_config(h_train, q)
     cfg = params["compression"]
@@ -54,7 +56,7 @@ def discriminative_analysis(
         upper_percentile=q["upper_percentile"],
     )
     probe = LinearProbeSpec(**params["linear_probe"], seed=params["seed"])
-    curves = compression_curves(h_train, y_train, h_test, y_test, a, spec, probe)
+    curves = compression_curves(h_train, y_train, h_test, y_test, a, spec, probe, device)
     labels = y_train.numpy()
     active = highly_activating(h_train, DiscriminativeSpec.from_config(q).epsilon)
     a_sorted, d_ranks = ranks_on_sorted(a, d)
@@ -98,6 +100,7 @@ def run(
     features_path: Path,
     predictions_path: Path,
     out: Path,
+    compute: Compute = CPU,
 ) -> None:
     meta, feats, y_train, y_test = labelled_features(dataset_dir, features_path, params["target"])
     h_train, h_test = feats["h_train"].double().numpy(), feats["h_test"].double().numpy()
@@ -107,7 +110,7 @@ def run(
         run_tags(params, "representation", meta["version"]),
         params,
     ):
-        result = discriminative_analysis(h_train, y_train, h_test, y_test, params)
+        result = discriminative_analysis(h_train, y_train, h_test, y_test, params, compute.device)
         result["spectrum"] = {
             space: spectrum_summary(feats[f"{space}_test"].double().numpy()) for space in ("h", "z")
         }
