@@ -205,16 +205,27 @@ def test_report_runs_name_each_run_and_key_its_files_by_stem():
 
 
 def test_report_inputs_are_every_runs_files_then_collapse_then_sweep():
-    config = small(finetune={"runs": {"lasso": ["simclr"]}})
-    files = ("eval.json", "qscore.json")
-    inputs = dag.report_inputs(config, RUN, files, COLLAPSE, SUPPRESSION)
-    assert inputs == [
-        "results/tri/simclr/seed0/pretrain-none/eval.json",
-        "results/tri/simclr/seed0/finetune-none/eval.json",
-        "results/tri/simclr/seed0/finetune-lasso/eval.json",
-        "results/tri/simclr/seed0/pretrain-none/qscore.json",
-        "results/tri/simclr/seed0/finetune-none/qscore.json",
-        "results/tri/simclr/seed0/finetune-lasso/qscore.json",
+    config = small(finetune={"runs": {"lasso": ["simclr"]}}) | {
+        "results_dir": "results",
+        "data_dir": "data",
+    }
+    inputs = dag.report_inputs(config, dag.paths(config))
+    per_file = len(dag.REPORT_FILES)
+    assert inputs[:3] == [
+        f"results/tri/simclr/seed0/{variant}/{dag.REPORT_FILES[0]}"
+        for variant in ("pretrain-none", "finetune-none", "finetune-lasso")
+    ]
+    assert len(inputs) == 3 * per_file + 2
+    assert inputs[-2:] == [
         "results/collapse/a/seed0.json",
         "results/suppression/tri/tau0.5/none/seed0/readout.json",
     ]
+
+
+def test_paths_put_every_pattern_under_the_root_and_the_configs_folders():
+    config = small() | {"results_dir": "out", "data_dir": "d"}
+    where = dag.paths(config, root="/pack/")
+    assert where.run == "/pack/out/{dataset}/{method}/seed{seed}/{protocol}-{regulariser}"
+    assert where.meta == "/pack/d/{dataset}/meta.json"
+    assert where.suppression_readout.endswith("/seed{seed}/readout.json")
+    assert dag.paths(config).collapse == "out/collapse/{setting}/seed{seed}.json"

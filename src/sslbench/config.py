@@ -115,8 +115,10 @@ def schema_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
 
 
 def reference_errors(config: Mapping[str, Any]) -> list[str]:
-    """Cross-references: pretrain/suppression datasets are defined; percentiles ordered; paths
-    exist."""
+    """Cross-references: pretrain/suppression datasets are defined; percentiles ordered; an
+    ImageFolder source exists unless its dataset is prepared already (``data_dir/<name>``
+    holds its meta.json: the source is read only to prepare it, so a run's results moved to
+    another machine render there without the images)."""
     errors = []
     datasets = config.get("datasets", {})
     for stage in ("pretrain", "suppression"):
@@ -129,7 +131,8 @@ def reference_errors(config: Mapping[str, Any]) -> list[str]:
     for name, spec in datasets.items():
         if isinstance(spec, Mapping) and spec.get("source") == "imagefolder":
             path = Path(str(spec.get("path", "")))
-            if not path.is_dir():
+            prepared = Path(str(config.get("data_dir", ""))) / name / "meta.json"
+            if not path.is_dir() and not prepared.is_file():
                 errors.append(
                     f"config key datasets.{name}.path: {str(path)!r} is not a directory "
                     "(expected an ImageFolder tree <path>/{train,test}/<class>/<image>)"

@@ -8,9 +8,54 @@ small config dicts (tests/test_dag.py).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from sslbench.config import FINETUNE_PROTOCOLS
+
+#: Each run's outputs the report reads; the notebooks get them keyed by stem (runs_json).
+REPORT_FILES = (
+    "qscore.json",
+    "eval.json",
+    "history.json",
+    "scores.csv",
+    "predictions.csv",
+    "representation.json",
+    "interpretability.json",
+    "gradcam.png",
+)
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where a config's jobs write, as the rules' path patterns (Snakemake wildcards in braces).
+
+    ``base``: one model's seed folder; ``run``: one trained model (protocol "pretrain" from
+    scratch, regulariser "none" the baseline, or a fine-tuning protocol); ``suppression``: one
+    encoder of 004's sweep; ``collapse``: one 002 job's result; ``meta``: a dataset's meta."""
+
+    base: str
+    run: str
+    suppression: str
+    collapse: str
+    meta: str
+    suppression_readout: str
+
+
+def paths(config: Mapping[str, Any], root: str = "") -> Paths:
+    """The path patterns of ``config``'s outputs, under ``root`` (a folder prefix, or none)."""
+    prefix = f"{root.rstrip('/')}/" if root else ""
+    results, data = f"{prefix}{config['results_dir']}", f"{prefix}{config['data_dir']}"
+    base = f"{results}/{{dataset}}/{{method}}/seed{{seed}}"
+    suppression = f"{results}/suppression/{{dataset}}/tau{{tau}}/{{regulariser}}/seed{{seed}}"
+    return Paths(
+        base=base,
+        run=f"{base}/{{protocol}}-{{regulariser}}",
+        suppression=suppression,
+        collapse=f"{results}/collapse/{{setting}}/seed{{seed}}.json",
+        meta=f"{data}/{{dataset}}/meta.json",
+        suppression_readout=f"{suppression}/readout.json",
+    )
 
 
 class Run(TypedDict):
@@ -128,17 +173,11 @@ def report_runs(
     ]
 
 
-def report_inputs(
-    config: Mapping[str, Any],
-    run_pattern: str,
-    files: Iterable[str],
-    collapse_pattern: str,
-    suppression_pattern: str,
-) -> list[str]:
-    """Everything the report reads: ``files`` of every run, every 002 job's and every 004
-    readout's output."""
+def report_inputs(config: Mapping[str, Any], where: Paths) -> list[str]:
+    """Everything the report reads: :data:`REPORT_FILES` of every run, every 002 job's and
+    every 004 readout's output."""
     return [
-        *(path for name in files for path in run_outputs(config, f"{run_pattern}/{name}")),
-        *(job["path"] for job in collapse_jobs(config, collapse_pattern)),
-        *(job["path"] for job in suppression_jobs(config, suppression_pattern)),
+        *(path for name in REPORT_FILES for path in run_outputs(config, f"{where.run}/{name}")),
+        *(job["path"] for job in collapse_jobs(config, where.collapse)),
+        *(job["path"] for job in suppression_jobs(config, where.suppression_readout)),
     ]

@@ -5,7 +5,7 @@ discriminative features, spectra and class-wise views, and GradCAM interpretabil
 
 rule qscore:
     input:
-        meta=f"{DATA}/{{dataset}}/meta.json",
+        meta=META,
         features=f"{RUN}/features.pt",
         predictions=f"{RUN}/predictions.csv",
     output:
@@ -38,7 +38,7 @@ rule qscore:
 
 rule representation:
     input:
-        meta=f"{DATA}/{{dataset}}/meta.json",
+        meta=META,
         features=f"{RUN}/features.pt",
         predictions=f"{RUN}/predictions.csv",
     output:
@@ -73,7 +73,7 @@ rule representation:
 
 rule interpret:
     input:
-        meta=f"{DATA}/{{dataset}}/meta.json",
+        meta=META,
         model=f"{RUN}/model.pt",
         features=f"{RUN}/features.pt",
         predictions=f"{RUN}/predictions.csv",

@@ -42,17 +42,14 @@ DATA = config["data_dir"]
 RESULTS = config["results_dir"]
 REPORTS = config["reports_dir"]
 LOGS = "logs"
-BASE = f"{RESULTS}/{{dataset}}/{{method}}/seed{{seed}}"
-# One folder per trained model: protocol "pretrain" (from scratch; regulariser "none" is the
-# baseline) or "finetune" (further-trained from the baseline's checkpoint).
-RUN = f"{BASE}/{{protocol}}-{{regulariser}}"
-# One folder per encoder of 004's feature-suppression sweep (temperature × regulariser × seed).
-SUPPRESSION = (
-    f"{RESULTS}/suppression/{{dataset}}/tau{{tau}}/{{regulariser}}/seed{{seed}}"
-)
-
-# One file per 002 controlled-experiment job (setting × seed).
-COLLAPSE = f"{RESULTS}/collapse/{{setting}}/seed{{seed}}.json"
+# Path patterns of every output (sslbench.dag.Paths): one folder per trained model under BASE
+# (RUN), per encoder of 004's sweep (SUPPRESSION), one file per 002 job (COLLAPSE).
+PATHS = dag.paths(config)
+BASE = PATHS.base
+RUN = PATHS.run
+SUPPRESSION = PATHS.suppression
+COLLAPSE = PATHS.collapse
+META = PATHS.meta
 
 # Jobs inherit these. glibc serves allocations >= 32 MiB with fresh mmaps and unmaps them on
 # free, faulting in gigabytes per ResNet step; the tunables keep freed memory in the heap

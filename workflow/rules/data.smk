@@ -3,7 +3,7 @@
 
 rule prepare_dataset:
     output:
-        meta=f"{DATA}/{{dataset}}/meta.json",
+        meta=META,
     log:
         f"{LOGS}/prepare/{{dataset}}.log",
     conda:

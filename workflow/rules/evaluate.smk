@@ -3,7 +3,7 @@
 
 rule evaluate:
     input:
-        meta=f"{DATA}/{{dataset}}/meta.json",
+        meta=META,
         features=f"{RUN}/features.pt",
     output:
         metrics=f"{RUN}/eval.json",

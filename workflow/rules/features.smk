@@ -3,7 +3,7 @@
 
 rule features:
     input:
-        meta=f"{DATA}/{{dataset}}/meta.json",
+        meta=META,
         model=f"{RUN}/model.pt",
     output:
         f"{RUN}/features.pt",

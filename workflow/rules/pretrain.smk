@@ -5,7 +5,7 @@ fine-tuning of the pretrained baseline under each fine-tuning protocol (001's, 0
 
 rule pretrain:
     input:
-        meta=f"{DATA}/{{dataset}}/meta.json",
+        meta=META,
     output:
         model=f"{BASE}/pretrain-{{regulariser}}/model.pt",
         history=f"{BASE}/pretrain-{{regulariser}}/history.json",
@@ -32,7 +32,7 @@ rule pretrain:
 
 rule finetune:
     input:
-        meta=f"{DATA}/{{dataset}}/meta.json",
+        meta=META,
         pretrained=f"{BASE}/pretrain-none/model.pt",
     output:
         model=f"{RUN}/model.pt",

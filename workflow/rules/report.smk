@@ -5,19 +5,6 @@ Editing one notebook reruns only its page (and the index, which links it)."""
 from sslbench.report.pages import PAGES  # noqa: E402
 
 REPORT_HTML = f"{REPORTS}/index.html"
-# Each run's outputs the report reads; the notebooks get them keyed by stem (runs_json).
-REPORT_FILES = (
-    "qscore.json",
-    "eval.json",
-    "history.json",
-    "scores.csv",
-    "predictions.csv",
-    "representation.json",
-    "interpretability.json",
-    "gradcam.png",
-)
-SUPPRESSION_READOUT = f"{SUPPRESSION}/readout.json"
-
 
 # One line describing this run's scale, shown beside the papers' settings in the report.
 REPORT_SETTING = (
@@ -40,16 +27,14 @@ REPORT_SETTING = (
     f" {config['suppression']['epochs']} epochs, seeds {config['suppression']['seeds']}"
 )
 
-REPORT_INPUTS = dag.report_inputs(
-    config, RUN, REPORT_FILES, COLLAPSE, SUPPRESSION_READOUT
-)
+REPORT_INPUTS = dag.report_inputs(config, PATHS)
 # What every report notebook is given (papermill parameters) and how it is turned into HTML.
 REPORT_PARAMS = {
     "runs": as_json(
-        dag.report_runs(config, RUN, REPORT_FILES, f"{DATA}/{{dataset}}/meta.json")
+        dag.report_runs(config, RUN, dag.REPORT_FILES, META)
     ),
     "collapse": as_json(dag.collapse_jobs(config, COLLAPSE)),
-    "suppression": as_json(dag.suppression_jobs(config, SUPPRESSION_READOUT)),
+    "suppression": as_json(dag.suppression_jobs(config, PATHS.suppression_readout)),
     "tracking_uri": config["tracking"]["tracking_uri"],
     "experiment": config["tracking"]["experiment"],
     "setting": REPORT_SETTING,

@@ -19,10 +19,10 @@ use rule pretrain as suppression_pretrain with:
 
 rule suppression_readout:
     input:
-        meta=f"{DATA}/{{dataset}}/meta.json",
+        meta=META,
         model=f"{SUPPRESSION}/model.pt",
     output:
-        f"{SUPPRESSION}/readout.json",
+        PATHS.suppression_readout,
     log:
         f"{LOGS}/suppression_readout/{{dataset}}/tau{{tau}}/{{regulariser}}/seed{{seed}}.log",
     conda:

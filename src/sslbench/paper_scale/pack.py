@@ -154,12 +154,14 @@ def unpack(pack: Path, into: Path) -> dict[str, Any]:
 def base_manifest(
     slice_id: str, config_files: Iterable[Path], extra: dict[str, Any]
 ) -> dict[str, Any]:
-    """What a pack says of itself: the slice, when it was made (UTC), the text of each config
-    layer it ran with (in order), plus ``extra`` (machine, commit, timings …)."""
+    """What a pack says of itself: the slice, when it was made (UTC), each config layer it ran
+    with (path and text, in Snakemake's order), plus ``extra`` (machine, commit, timings …)."""
     return {
         "slice": slice_id,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "config_files": {str(path): Path(path).read_text() for path in config_files},
+        "config_layers": [
+            {"path": str(path), "text": Path(path).read_text()} for path in config_files
+        ],
     } | extra
 
 

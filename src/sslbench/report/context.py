@@ -66,6 +66,7 @@ def load_context(
             suppression,
             registry["movement"],
             config_dir(claims_path),
+            registry.get("learning"),
         ),
         mlflow=mlflow_runs(tracking_uri, experiment),
     )

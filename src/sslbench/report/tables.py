@@ -110,6 +110,7 @@ def claims_table(
     suppression: pd.DataFrame | None = None,
     movement: dict[str, Any] | None = None,
     config_dir: Path | None = None,
+    learning: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """One row per claim × setting (dataset/method, its seeds pooled and each seed's verdict
     shown: :mod:`sslbench.report.seeds`): the paper's number, ours, and the verdict.
@@ -120,11 +121,15 @@ def claims_table(
     per-model analyses (:mod:`sslbench.report.representation`); ``suppression`` claims to 004's
     sweep (:mod:`sslbench.report.suppression`); ``pending`` claims (a measurement the pipeline
     does not make yet) read "not run" with their reason. ``movement`` (the registry's block)
-    makes a paired claim on a model that did not move from its start inconclusive. Any other
+    makes a paired claim on a model that did not move from its start inconclusive; ``learning``
+    (the registry's block) leaves out every model whose linear probe is at chance, and a claim
+    left with no row by that is inconclusive, naming them. Any other
     claim with no row is "not run", naming the files of ``config_dir`` that run it; a
     suppression claim's evidence flags readouts whose lbfgs fits did not converge.
     """
     rows: list[dict[str, Any]] = []
+    did_not_learn = {run.name: why for run in runs if (why := not_learned(run, learning))}
+    every_run, runs = runs, [run for run in runs if run.name not in did_not_learn]
     by_key = {(run.group, run.variant): run for run in runs}
     for claim in claims:
         before, family = len(rows), family_of(claim)
@@ -148,10 +153,53 @@ def claims_table(
             _add_paired_rows(claim, runs, by_key, rows, movement)
         else:
             _add_claim_rows(claim, runs, rows)
-        if len(rows) == before:
+        left_out = [
+            f"{run.name} {did_not_learn[run.name]}"
+            for run in every_run
+            if run.name in did_not_learn and run.variant in claim_variants(claim)
+        ]
+        if left_out and len(rows) == before:
+            rows.append(_claim_row(claim, "—", unlearned(left_out)))
+        elif left_out:
+            for row in rows[before:]:
+                row["evidence"] += f" (left out, did not learn: {'; '.join(left_out)})"
+        elif len(rows) == before:
             produced = _produced(runs, collapse, suppression)
             rows.append(_claim_row(claim, "—", not_run(claim, config_dir, produced)))
     return pd.DataFrame(rows)
+
+
+def not_learned(run: RunResult, learning: dict[str, Any] | None) -> str | None:
+    """Why ``run`` cannot test a claim — its linear probe is within ``learning``'s
+    ``min_above_chance`` of chance (1 / classes) — or None. A collapsed model (every sample
+    one class) says nothing about what a regulariser does to representations."""
+    if learning is None or not run.class_names:
+        return None
+    chance = 1.0 / len(run.class_names)
+    accuracy = float(run.evaluation["linear_probe_accuracy"])
+    if accuracy >= chance + float(learning["min_above_chance"]):
+        return None
+    return f"(linear accuracy {accuracy:.1%}, chance {chance:.1%})"
+
+
+def unlearned(left_out: list[str]) -> dict[str, Any]:
+    """The result of a claim whose every model of some variant did not learn: never decided."""
+    return {
+        "ours": float("nan"),
+        "detail": "inconclusive — a model did not learn: " + "; ".join(left_out),
+        "verdict": "inconclusive",
+        "why": "a model the claim compares did not learn (linear accuracy at chance)",
+    }
+
+
+def claim_variants(claim: dict[str, Any]) -> set[str]:
+    """The model variants a claim reads (the baseline pretrain-none unless it names others)."""
+    if "compare" in claim:
+        return {claim["compare"]["treated"], claim["compare"]["control"]}
+    rule = claim.get("representation", {})
+    named = {rule[side]["variant"] for side in ("a", "b") if isinstance(rule.get(side), dict)}
+    named |= {rule[key] for key in ("treated", "control", "variant") if key in rule}
+    return named or {claim.get("variant", "pretrain-none")}
 
 
 def _produced(
