@@ -20,10 +20,11 @@ DEADLINE=${DEADLINE:-470}
 JOBS_PER_GPU=${JOBS_PER_GPU:-8}
 SLICE=${SLICE:-}
 PLAN=${PLAN:-config/paper_scale/slices.yaml}
-PROFILE=${PROFILE:-profiles/gpu}
+PROFILE=${PROFILE-profiles/gpu}  # empty: no profile (a CPU)
 COMMIT=${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+SCRATCH=$(mktemp -d)  # the window's own config layer and manifest facts (not brought back)
 export PYTHONPATH="$SITE:$PWD/src" PYTHONUNBUFFERED=1 MLFLOW_DISABLE_TELEMETRY=true
 export GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736
 started=$SECONDS
@@ -57,13 +58,13 @@ LIMIT_MIB=$(python3 -m sslbench.paper_scale.slices --plan "$PLAN" limit)
   python3 -c 'import sys, torch; print(sys.version.split()[0], torch.__version__, torch.version.cuda)'
 } >>"$OUT/summary.txt" 2>&1
 
-echo "compute: {jobs_per_gpu: $JOBS_PER_GPU}" >/tmp/sslbench-window.yaml
+echo "compute: {jobs_per_gpu: $JOBS_PER_GPU}" >"$SCRATCH/window.yaml"
 if [ -f "$BUNDLE/cifar10.tar.gz" ]; then  # the slices' CIFAR-10 is this ImageFolder tree
   mkdir -p "$DATA"
   [ -d "$DATA/cifar10" ] || tar -xzf "$BUNDLE/cifar10.tar.gz" -C "$DATA"
-  echo "datasets: {cifar10: {path: $DATA/cifar10}}" >>/tmp/sslbench-window.yaml
+  echo "datasets: {cifar10: {path: $DATA/cifar10}}" >>"$SCRATCH/window.yaml"
 fi
-CONFIG=("${LAYERS[@]}" /tmp/sslbench-window.yaml)
+CONFIG=("${LAYERS[@]}" "$SCRATCH/window.yaml")
 
 dag_started=$SECONDS
 step dag "$DEADLINE" python3 -m snakemake ${PROFILE:+--profile "$PROFILE"} --scheduler greedy --cores all \
@@ -72,7 +73,7 @@ step dag "$DEADLINE" python3 -m snakemake ${PROFILE:+--profile "$PROFILE"} --sch
 dag_rc=$?
 dag_seconds=$((SECONDS - dag_started))
 
-python3 - /tmp/sslbench-window.json <<PY
+python3 - "$SCRATCH/window.json" <<PY
 import json, shutil, subprocess, sys
 from pathlib import Path
 # every job's start-up and stage seconds, from its log
@@ -86,7 +87,7 @@ json.dump({"commit": "$COMMIT", "gpu": gpu, "dag_exit": $dag_rc, "dag_seconds": 
            "window_seconds": $((SECONDS - started)), "job_seconds": jobs}, open(sys.argv[1], "w"))
 PY
 step pack 60 python3 -m sslbench.paper_scale.pack --slice "$SLICE" --root . \
-  --out "$OUT/$SLICE.tar.gz" --configfile "${CONFIG[@]}" --extra /tmp/sslbench-window.json \
+  --out "$OUT/$SLICE.tar.gz" --configfile "${CONFIG[@]}" --extra "$SCRATCH/window.json" \
   --limit-mib "$LIMIT_MIB"
 
 baseline=$(ls results/*/*/seed*/pretrain-none/model.pt 2>/dev/null | head -1)
@@ -102,3 +103,4 @@ PY
 fi
 echo "window: $((SECONDS - started)) s" | tee -a "$OUT/summary.txt"
 ls -la "$OUT"
+exit "$dag_rc"  # what finished is packed either way

@@ -402,3 +402,34 @@ def test_decision_boundaries_are_where_the_paired_verdict_changes(kind):
             straddles = any(low <= b <= high for b in boundaries)
             decided = paired_verdict(kind, (low, high), 0.01) != INCONCLUSIVE
             assert decided != straddles, (kind, low, high)
+
+
+def test_a_model_at_chance_tests_no_claim_and_is_named(repo):
+    """A treated model whose linear probe sits at chance is left out: the clear effect that
+    would replicate becomes inconclusive, naming the model; above the floor it decides."""
+    from dataclasses import replace
+
+    from sslbench.report.tables import claims_table
+
+    registry = _registry(repo)
+    claim = next(c for c in registry["claims"] if c["id"] == "qscore-finetune-improves")
+    clear = claim["rule"]["min_effect"] + 0.06
+    classes = tuple(str(i) for i in range(10))
+
+    def table(accuracy):
+        runs = [
+            replace(run, class_names=classes, evaluation={"linear_probe_accuracy": 0.5})
+            for run in _paired_runs(claim, clear)
+        ]
+        runs[-1] = replace(runs[-1], evaluation={"linear_probe_accuracy": accuracy})
+        return claims_table(
+            [claim], runs, movement=registry["movement"], learning=registry["learning"]
+        )
+
+    at_chance = table(0.10)
+    assert at_chance["verdict"].item() == INCONCLUSIVE
+    assert "did not learn" in at_chance["evidence"].item()
+    assert claim["compare"]["treated"] in at_chance["evidence"].item()
+    assert table(0.10 + registry["learning"]["min_above_chance"] + 0.01)["verdict"].item() == (
+        REPLICATED
+    )
