@@ -24,6 +24,9 @@ TINY_JOB_SERVER=${TINY_JOB_SERVER:-true}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 export PYTHONPATH="$SITE:$PWD/src" PYTHONUNBUFFERED=1 MLFLOW_DISABLE_TELEMETRY=true
+# nbconvert finds its HTML templates under <prefix>/share/jupyter; an install with --target
+# puts them under $SITE
+export JUPYTER_PATH="$SITE/share/jupyter"
 export GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736
 
 step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $OUT/NAME.log, time it

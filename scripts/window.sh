@@ -22,10 +22,14 @@ SLICE=${SLICE:-}
 PLAN=${PLAN:-config/paper_scale/slices.yaml}
 PROFILE=${PROFILE-profiles/gpu}  # empty: no profile (a CPU)
 COMMIT=${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
+export SSLBENCH_COMMIT=$COMMIT  # every result's provenance names it (the copy's .git may be stale)
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 SCRATCH=$(mktemp -d)  # the window's own config layer and manifest facts (not brought back)
 export PYTHONPATH="$SITE:$PWD/src" PYTHONUNBUFFERED=1 MLFLOW_DISABLE_TELEMETRY=true
+# nbconvert finds its HTML templates under <prefix>/share/jupyter; an install with --target
+# puts them under $SITE
+export JUPYTER_PATH="$SITE/share/jupyter"
 export GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736
 started=$SECONDS
 

@@ -153,3 +153,27 @@ def test_auroc_and_auprc_equal_scikit_learns_with_and_without_ties(levels):
     auroc, auprc = auroc_auprc(score, correct)
     assert auroc == pytest.approx(roc_auc_score(correct, score), abs=1e-12)
     assert auprc == pytest.approx(average_precision_score(correct, score), abs=1e-12)
+
+
+def test_a_window_names_its_commit_where_the_copys_git_is_stale(monkeypatch):
+    from sslbench import provenance
+
+    provenance.git_state.cache_clear()
+    monkeypatch.setenv(provenance.COMMIT_ENV, "51c100b")
+    try:
+        state = provenance.git_state()
+    finally:
+        provenance.git_state.cache_clear()
+    assert state == {"git_commit": "51c100b", "git_dirty": "as given by SSLBENCH_COMMIT"}
+
+
+def test_probe_stages_report_their_device_in_fp32():
+    from sslbench.device import Compute, probe_compute
+    from sslbench.provenance import compute_settings
+
+    job = Compute(torch.device("cpu"), torch.bfloat16, channels_last=True)
+    assert compute_settings(probe_compute(job)) == {
+        "device": "cpu",
+        "precision": "fp32",
+        "layout": "contiguous",
+    }

@@ -69,6 +69,12 @@ class Compute:
 CPU = Compute(torch.device("cpu"))
 
 
+def probe_compute(compute: Compute) -> Compute:
+    """What a linear-probe stage (evaluate, qscore, representation) runs with and reports in
+    its provenance: the job's device, in fp32 (no autocast), with no convolution layout."""
+    return Compute(compute.device)
+
+
 def cpu_supports_bf16() -> bool:
     """Whether this CPU has native bf16 convolution/matmul kernels (oneDNN's own check)."""
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())

@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 CONFIG_HASH_ENV = "SSLBENCH_CONFIG_HASH"
+#: The commit of a copy of the code whose .git is missing or stale (a GPU node's copy of a
+#: working tree): where set, every result names it instead of what git reports there.
+COMMIT_ENV = "SSLBENCH_COMMIT"
 PACKAGE_DIR = Path(__file__).resolve().parent
 OUTSIDE_WORKFLOW = "none (run outside the workflow)"
 UNKNOWN = "unknown"
@@ -76,7 +79,10 @@ def _git(*args: str, cwd: Path | None = None) -> str | None:
 def git_state(cwd: Path | None = None) -> dict[str, str]:
     """HEAD commit and whether tracked files differ from it ('true' / 'false' / 'unknown'), of
     the repository the workflow runs in (``cwd``, default the working directory), else of the
-    one this package was imported from (a workflow run outside any checkout)."""
+    one this package was imported from (a workflow run outside any checkout). ``$SSLBENCH_COMMIT``,
+    where set, names the commit of a copy whose .git is stale."""
+    if os.environ.get(COMMIT_ENV):
+        return {"git_commit": os.environ[COMMIT_ENV], "git_dirty": f"as given by {COMMIT_ENV}"}
     for where in (cwd, PACKAGE_DIR):
         commit = _git("rev-parse", "HEAD", cwd=where)
         if commit is not None:
