@@ -177,3 +177,13 @@ def test_probe_stages_report_their_device_in_fp32():
         "precision": "fp32",
         "layout": "contiguous",
     }
+
+
+def test_the_published_verdict_table_is_the_packs_rendered_with_the_current_rules():
+    """docs/paper_scale.md must be regenerated when a rule or a pack changes
+    (python -m sslbench.paper_scale.render table --out docs/paper_scale.md)."""
+    from sslbench.paper_scale import render
+
+    packs = sorted(slices.PUBLISHED.glob("*.tar.gz"))
+    expected = render.markdown(render.union_table(packs))
+    assert (slices.REPO / "docs/paper_scale.md").read_text() == expected
