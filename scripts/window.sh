@@ -26,6 +26,7 @@ export SSLBENCH_COMMIT=$COMMIT  # every result's provenance names it (the copy's
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 SCRATCH=$(mktemp -d)  # the window's own config layer and manifest facts (not brought back)
+trap 'rm -rf "$SCRATCH"' EXIT
 export PYTHONPATH="$SITE:$PWD/src" PYTHONUNBUFFERED=1 MLFLOW_DISABLE_TELEMETRY=true
 # nbconvert finds its HTML templates under <prefix>/share/jupyter; an install with --target
 # puts them under $SITE
@@ -68,7 +69,8 @@ if [ -f "$BUNDLE/cifar10.tar.gz" ]; then  # the slices' CIFAR-10 is this ImageFo
   [ -d "$DATA/cifar10" ] || tar -xzf "$BUNDLE/cifar10.tar.gz" -C "$DATA"
   echo "datasets: {cifar10: {path: $DATA/cifar10}}" >>"$SCRATCH/window.yaml"
 fi
-CONFIG=("${LAYERS[@]}" "$SCRATCH/window.yaml")
+python3 -m sslbench.paper_scale.slices --plan "$PLAN" overrides "$SLICE" >"$SCRATCH/slice.yaml"
+CONFIG=("${LAYERS[@]}" "$SCRATCH/slice.yaml" "$SCRATCH/window.yaml")
 
 dag_started=$SECONDS
 step dag "$DEADLINE" python3 -m snakemake ${PROFILE:+--profile "$PROFILE"} --scheduler greedy --cores all \

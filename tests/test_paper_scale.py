@@ -187,3 +187,28 @@ def test_the_published_verdict_table_is_the_packs_rendered_with_the_current_rule
     packs = sorted(slices.PUBLISHED.glob("*.tar.gz"))
     expected = render.markdown(render.union_table(packs))
     assert (slices.REPO / "docs/paper_scale.md").read_text() == expected
+
+
+def test_every_shipped_slice_validates_and_trains_what_its_title_names(tmp_path, schema_path):
+    """Each slice's layers, its overrides and a window's machine layer make a valid config whose
+    DAG trains one method's baseline and 001's fine-tunes (plus 000's for S1)."""
+    import yaml
+
+    from sslbench import dag
+    from sslbench.config import layered_config, merged_config, validate_config
+
+    images = tmp_path / "cifar10"
+    for split in ("train", "test"):
+        (images / split / "airplane").mkdir(parents=True)
+    machine = {"datasets": {"cifar10": {"path": str(images)}}, "compute": {"jobs_per_gpu": 8}}
+    for item in slices.load_plan().slices:
+        files = [slices.REPO / name for name in item.configfiles]
+        config = merged_config(layered_config(files), item.overrides, machine)
+        validate_config(yaml.safe_load(yaml.safe_dump(config)), schema_path)
+        (method,) = config["pretrain"]["methods"]
+        assert method in item.title.lower().replace(" ", "").replace("+", "") or (
+            method == "simclr" and "SimCLR" in item.title
+        ), item.id
+        variants = {f"{p}-{r}" for p, r in dag.variants(config)[method]}
+        assert {"pretrain-none", "finetune-none", "finetune-lasso", "finetune-qscore"} <= variants
+        assert ("finetune000-qscore_v1" in variants) == (item.id == "S1"), item.id

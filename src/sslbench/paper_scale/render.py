@@ -39,8 +39,9 @@ NOT_RUN = "not run"
 #: The union table's columns: where each row comes from, then the claims table's own.
 SOURCE_COLUMNS = ("slice", "gpu", "date", "commit")
 TABLE_COLUMNS = ("paper", "claim", "paper's value", "run", "ours", "verdict", "evidence")
-#: Config layers a pack names by absolute path (the window's machine layer) are written here.
-LOCAL_LAYER = "window.yaml"
+#: Config layers a pack names by absolute path (the window's own: the slice's overrides, the
+#: machine) are written into this folder of the render, numbered in layer order.
+LOCAL_LAYERS = "window-layers"
 
 
 def pack_config(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -123,16 +124,15 @@ def render_report(pack: Path, out: Path, cores: int = 2) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     manifest = unpack(pack, out)
     layers = []
-    for layer in manifest["config_layers"]:
-        name = layer["path"]
-        target = out / (LOCAL_LAYER if Path(name).is_absolute() else name)
+    for index, layer in enumerate(manifest["config_layers"]):
+        name = Path(layer["path"])
+        local = Path(LOCAL_LAYERS, f"{index}-{name.name}") if name.is_absolute() else name
+        target = out / local
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(layer["text"])
         layers.append(str(target.relative_to(out)))
-    for shared in ("workflow",):
-        link = out / shared
-        if not link.exists():
-            link.symlink_to(REPO / shared)
+    if not (out / "workflow").exists():  # the notebooks and claims of this checkout
+        (out / "workflow").symlink_to(REPO / "workflow")
     command = [
         sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
         "--cores", str(cores), "--allowed-rules", "report_page", "report",

@@ -3,6 +3,7 @@ planner that picks a window's slice: the first one in priority order without a p
 
     python -m sslbench.paper_scale.slices next [--packs DIR]   # the next slice's id
     python -m sslbench.paper_scale.slices layers S1            # its config files, in order
+    python -m sslbench.paper_scale.slices overrides S1         # its own last layer (YAML)
     python -m sslbench.paper_scale.slices limit                # the pack size limit, MiB
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -26,10 +27,14 @@ BASE_LAYER = "config/config.yaml"
 
 @dataclass(frozen=True)
 class Slice:
+    """One window's share of the replication: its config ``layers`` (after config.yaml) and
+    ``overrides``, a last layer of its own (what tells it from its siblings, e.g. the method)."""
+
     id: str
     title: str
     papers: tuple[str, ...]
     layers: tuple[str, ...]
+    overrides: dict = field(default_factory=dict)
 
     @property
     def configfiles(self) -> tuple[str, ...]:
@@ -64,7 +69,11 @@ def load_plan(path: Path = SLICES) -> Plan:
     for entry in raw["slices"]:
         try:
             item = Slice(
-                entry["id"], entry["title"], tuple(entry["papers"]), tuple(entry["layers"])
+                entry["id"],
+                entry["title"],
+                tuple(entry["papers"]),
+                tuple(entry["layers"]),
+                entry.get("overrides", {}),
             )
         except KeyError as err:
             raise ValueError(f"{path}: a slice lacks the key {err.args[0]!r}") from err
@@ -90,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     nxt.add_argument("--packs", type=Path, default=PUBLISHED)
     layers = sub.add_parser("layers", help="a slice's config files, in order")
     layers.add_argument("slice")
+    overrides = sub.add_parser("overrides", help="a slice's own last layer, as YAML")
+    overrides.add_argument("slice")
     sub.add_parser("limit", help="the pack size limit in MiB")
     args = parser.parse_args(argv)
     plan = load_plan(args.plan)
@@ -101,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         print(chosen.id)
     elif args.command == "layers":
         print(" ".join(plan.get(args.slice).configfiles))
+    elif args.command == "overrides":
+        print(yaml.safe_dump(plan.get(args.slice).overrides, sort_keys=False), end="")
     else:
         print(plan.pack_limit_mib)
     return 0
