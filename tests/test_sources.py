@@ -204,3 +204,25 @@ def test_an_oversized_image_is_named(tmp_path):
     }
     with pytest.raises(ValueError, match=rf"image file {bomb} is too large to decode safely"):
         sources.prepare(spec, tmp_path / "out")
+
+
+def test_torchvision_dataset_reads_an_imagefolder_export_without_downloading(tmp_path):
+    _write_folder(tmp_path / "export", size=20)
+    spec = {
+        "source": "torchvision",
+        "name": "cifar10",
+        "target": "class",
+        "path": str(tmp_path / "nowhere"),
+        "download": True,
+        "image_folder": str(tmp_path / "export"),
+    }
+    meta = sources.prepare(spec, tmp_path / "out")
+    assert meta["source"] == "torchvision (ImageFolder)" and meta["image_size"] == 32
+    assert sources.load_split(tmp_path / "out", "train").images.shape[2:] == (32, 32)
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_torchvision_dataset_missing_offline_says_how_to_give_it(tmp_path):
+    spec = {"name": "cifar10", "path": str(tmp_path), "download": False}
+    with pytest.raises(RuntimeError, match=r"not be read \(download: false\).*image_folder"):
+        sources.prepare({"source": "torchvision", "target": "class", **spec}, tmp_path / "out")

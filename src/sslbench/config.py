@@ -129,14 +129,18 @@ def reference_errors(config: Mapping[str, Any]) -> list[str]:
                     f"defined: {', '.join(sorted(datasets)) or 'none'}"
                 )
     for name, spec in datasets.items():
-        if isinstance(spec, Mapping) and spec.get("source") == "imagefolder":
-            path = Path(str(spec.get("path", "")))
-            prepared = Path(str(config.get("data_dir", ""))) / name / "meta.json"
-            if not path.is_dir() and not prepared.is_file():
-                errors.append(
-                    f"config key datasets.{name}.path: {str(path)!r} is not a directory "
-                    "(expected an ImageFolder tree <path>/{train,test}/<class>/<image>)"
-                )
+        if not isinstance(spec, Mapping):
+            continue
+        key = {"imagefolder": "path", "torchvision": "image_folder"}.get(spec.get("source"))
+        if key is None or (key == "image_folder" and key not in spec):
+            continue
+        path = Path(str(spec.get(key, "")))
+        prepared = Path(str(config.get("data_dir", ""))) / name / "meta.json"
+        if not path.is_dir() and not prepared.is_file():
+            errors.append(
+                f"config key datasets.{name}.{key}: {str(path)!r} is not a directory "
+                "(expected an ImageFolder tree <path>/{train,test}/<class>/<image>)"
+            )
     pretrained = set(config.get("pretrain", {}).get("methods", []))
     for protocol in RUN_TABLES:
         for reg, methods in config.get(protocol, {}).get("runs", {}).items():

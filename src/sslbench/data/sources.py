@@ -28,6 +28,8 @@ from sslbench.io import atomic_path, read_json, write_json
 SPLITS = ("train", "test")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".webp")
 TORCHVISION_DATASETS = ("cifar10", "cifar100", "stl10")
+#: Each torchvision dataset's own image size: an ImageFolder export of it is read at this size.
+NATIVE_IMAGE_SIZE = {"cifar10": 32, "cifar100": 32, "stl10": 96}
 
 
 @dataclass(frozen=True)
@@ -197,11 +199,25 @@ def read_torchvision(
 
 
 def _prepare_torchvision(spec: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """torchvision's files in ``path`` (fetched there if ``download``), or, where the block
+    gives ``image_folder``, an ImageFolder export of the same images at the dataset's own size
+    (nothing downloaded: a node without internet)."""
+    if spec.get("image_folder"):
+        folder = {"path": spec["image_folder"], "image_size": NATIVE_IMAGE_SIZE[spec["name"]]}
+        return _prepare_imagefolder(folder, out_dir) | {"source": "torchvision (ImageFolder)"}
     dataset_cls = torchvision_class(spec["name"])
     for split in SPLITS:
-        images, labels, classes = read_torchvision(
-            dataset_cls, Path(spec["path"]), split, spec["download"]
-        )
+        try:
+            images, labels, classes = read_torchvision(
+                dataset_cls, Path(spec["path"]), split, spec["download"]
+            )
+        except (RuntimeError, OSError) as err:
+            raise RuntimeError(
+                f"datasets.*: torchvision's {spec['name']} is not in {spec['path']} and could "
+                f"not be {'downloaded' if spec['download'] else 'read (download: false)'} "
+                f"({err}); on a machine without internet give `image_folder: <tree>`, an "
+                "ImageFolder export <tree>/{train,test}/<class>/<image> of the same images"
+            ) from err
         _write_arrays(out_dir, split, {"images": images, "labels": labels})
     return {
         "source": "torchvision",
