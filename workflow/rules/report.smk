@@ -30,9 +30,7 @@ REPORT_SETTING = (
 REPORT_INPUTS = dag.report_inputs(config, PATHS)
 # What every report notebook is given (papermill parameters) and how it is turned into HTML.
 REPORT_PARAMS = {
-    "runs": as_json(
-        dag.report_runs(config, RUN, dag.REPORT_FILES, META)
-    ),
+    "runs": as_json(dag.report_runs(config, RUN, dag.REPORT_FILES, META)),
     "collapse": as_json(dag.collapse_jobs(config, COLLAPSE)),
     "suppression": as_json(dag.suppression_jobs(config, PATHS.suppression_readout)),
     "tracking_uri": config["tracking"]["tracking_uri"],
