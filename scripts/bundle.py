@@ -227,8 +227,8 @@ if [ -f "$here/data.tar.gz" ]; then
   echo "data: tar -xzf $here/data.tar.gz -C <data folder> (not unpacked automatically)"
 fi
 echo "Installed into $target. From the repository root:"
-echo "  PYTHONPATH=$target:src JUPYTER_PATH=$target/share/jupyter \\"
-echo "    $python -m snakemake --cores all ..."
+echo "  export PYTHONPATH=$target:src JUPYTER_PATH=$target/share/jupyter"
+echo "  $python -m snakemake --cores all ..."
 echo "(JUPYTER_PATH: the report's nbconvert finds its HTML templates there)"
 echo "pulp (Snakemake's ILP scheduler) may be missing: add --scheduler greedy if it complains."
 """

@@ -1,8 +1,9 @@
 """Command line entry points called by the Snakemake rules (``python -m sslbench.cli STAGE``).
 
 Every stage takes its config block as ``--params`` (JSON), its input and output paths and the
-number of threads the job was given; it logs to stderr. The stages that run the network take
-``--device`` and ``--mixed-precision`` too (config key ``compute``, see sslbench.device).
+number of threads the job was given; it logs to stderr. The stages that run the network or
+train linear probes take ``--device`` and ``--mixed-precision`` too (config key ``compute``,
+see sslbench.device; probes run in fp32 on the job's device).
 Stage names are the Snakemake rules' names, which are also the ``stage`` tags of their MLflow
 runs.
 """
