@@ -111,3 +111,19 @@ def test_fresh_clone_round_trip_needs_no_extra_step(tmp_path, repo, default_conf
     assert pulled.returncode == 0, pulled.stderr
     assert digests(clone / "data") == before
     assert json.loads(dvc(clone, "status", "--json").stdout) == {}
+
+
+def test_other_data_on_an_empty_cache_leaves_data_dvc_untouched(tmp_path, repo, default_config):
+    """A fresh clone (empty cache) that generated data other than data.dvc's: dvc status says
+    only "not in cache", yet the after-run step must not record the other data in data.dvc."""
+    from sslbench.dvc_cache import cache_generated_data
+
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    shutil.copytree(repo / ".dvc", tmp_path / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache"))
+    shutil.copy(repo / "data.dvc", tmp_path / "data.dvc")
+    name = default_config["pretrain"]["datasets"][0]
+    other = default_config["datasets"][name] | {"n_train": 300, "n_test": 100}
+    sources.prepare(other, tmp_path / default_config["data_dir"] / name)
+    said = cache_generated_data(tmp_path)
+    assert "differs from data.dvc" in said and "left unchanged" in said
+    assert (tmp_path / "data.dvc").read_bytes() == (repo / "data.dvc").read_bytes()

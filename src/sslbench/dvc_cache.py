@@ -8,6 +8,12 @@ overwrite the "unsaved" files. After a successful run the workflow calls
 matches ``data.dvc`` and only the cache is missing: ``data.dvc`` itself never changes. Data
 that differs from ``data.dvc`` (another dataset, a changed generator) is left for the user to
 version deliberately with ``dvc add data``.
+
+With an empty cache ``dvc status`` cannot tell a directory that matches ``data.dvc`` from one
+that differs (it needs the cached listing of the recorded directory) and says "not in cache"
+for both; ``dvc commit --force`` would then record the other data in ``data.dvc``. So the
+commit is checked: where it changed ``data.dvc``, the file is restored byte for byte and the
+workspace named as different (its data stays in the cache, which ``dvc gc`` can clear).
 """
 
 from __future__ import annotations
@@ -64,7 +70,14 @@ def cache_generated_data(repo: Path, dvc_file: str = DVC_FILE) -> str:
             f"DVC: the workspace differs from {dvc_file} ({changes}); run `dvc add data` to "
             "version this data, or regenerate the default dataset"
         )
+    recorded = (repo / dvc_file).read_bytes()
     result = _dvc(dvc, repo, "commit", "--force", dvc_file)
+    if (repo / dvc_file).read_bytes() != recorded:
+        (repo / dvc_file).write_bytes(recorded)
+        return _say(
+            f"DVC: the workspace's data differs from {dvc_file} (another dataset or generator); "
+            f"{dvc_file} left unchanged — run `dvc add data` to version this data"
+        )
     if result.returncode != 0:
         raise RuntimeError(f"dvc commit {dvc_file} failed: {result.stderr.strip()}")
     return _say(f"DVC: generated data matches {dvc_file}; committed it to the cache (dvc commit)")
