@@ -140,6 +140,9 @@ def test_shipped_configs_are_valid(repo, default_config, schema_path):
             r"regularisers: 'a;b' does not match .*becomes a folder",
         ),
         ({"finetune": {"runs": {"..": ["simclr"]}}}, r"finetune\.runs: '\.\.' does not match"),
+        # the name reaches MLflow (500 characters at most) and command lines (no leading "-")
+        ({"tracking": {"experiment": "x" * 501}}, r"tracking\.experiment: .*too long"),
+        ({"tracking": {"experiment": "-ablation"}}, r"tracking\.experiment: '-ablation'"),
     ],
 )
 def test_malformed_config_names_the_key(default_config, schema_path, override, expected):
