@@ -7,6 +7,7 @@ import errno
 import fcntl
 import json
 import os
+import pickle
 import resource
 import shutil
 import tempfile
@@ -77,9 +78,34 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> None:
     atomic_write_bytes(path, text.encode())
 
 
+def unreadable(path: str | os.PathLike[str], err: Exception) -> ValueError:
+    """The error for an intermediate that exists but cannot be read: it names the file and how
+    to redo it."""
+    return ValueError(
+        f"{path} is unreadable ({type(err).__name__}: {str(err).strip()[:200]}): it is truncated "
+        "or corrupted; delete it and rerun, and Snakemake redoes the job that writes it"
+    )
+
+
 def read_json(path: str | os.PathLike[str]) -> Any:
-    """Read a JSON file written by :func:`write_json`."""
-    return json.loads(Path(path).read_text())
+    """Read a JSON file written by :func:`write_json` (a truncated one: :func:`unreadable`)."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise unreadable(path, err) from err
+
+
+def load_tensors(path: str | os.PathLike[str], **kwargs: Any) -> Any:
+    """``torch.load`` of a stage's output, weights only (never pickled code); a truncated or
+    corrupted file raises :func:`unreadable`, a missing one FileNotFoundError."""
+    import torch
+
+    try:
+        return torch.load(path, weights_only=True, **kwargs)
+    except FileNotFoundError:
+        raise
+    except (RuntimeError, OSError, EOFError, pickle.UnpicklingError) as err:
+        raise unreadable(path, err) from err
 
 
 class LockedError(RuntimeError):

@@ -65,3 +65,21 @@ def test_corrupt_image_file_in_imagefolder_is_named(tmp_path):
     (tmp_path / "src/train/a/1.png").write_bytes(b"\x89PNG truncated")
     with pytest.raises(ValueError, match=r"corrupt or unreadable image file: .*train/a/1\.png"):
         sources.prepare(spec, tmp_path / "out")
+
+
+def test_truncated_intermediates_are_named_with_how_to_redo_them(prepared, tmp_path):
+    """A truncated features.pt and a truncated JSON (meta.json here) stop the stage reading
+    them with the file's name and the remedy, not a bare OSError or JSONDecodeError."""
+    import torch
+
+    from sslbench.stages.evaluate import labelled_features
+
+    features = tmp_path / "features.pt"
+    torch.save({"h_train": torch.zeros(4, 2)}, features)
+    features.write_bytes(features.read_bytes()[:40])
+    with pytest.raises(ValueError, match=r"features\.pt is unreadable .*delete it and rerun"):
+        labelled_features(prepared, features, "shape")
+    meta = prepared / "meta.json"
+    meta.write_text(meta.read_text()[:20])
+    with pytest.raises(ValueError, match=r"meta\.json is unreadable .*truncated or corrupted"):
+        sources.load_meta(prepared)

@@ -7,9 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from sslbench.data.augment import AugmentSpec, augment_spec
+from sslbench.io import load_tensors
 from sslbench.methods import build_method
 from sslbench.methods.base import SSLMethod
 from sslbench.models.resnet import BackboneSpec, build_backbone
@@ -45,7 +44,7 @@ def load_model(path: Path) -> tuple[SSLMethod, dict[str, Any]]:
     The regulariser is re-attached first, since InfoNCE variants replace the criterion (and
     its buffers); it is not prepared: Q-Score's discriminative set only matters while training.
     """
-    saved = torch.load(path, weights_only=True, map_location="cpu")
+    saved = load_tensors(path, map_location="cpu")
     model = build_model(saved["params"])
     regulariser_from_params(saved["params"]).attach(model)
     model.load_state_dict(saved["state_dict"])

@@ -14,7 +14,7 @@ from sslbench.data import sources
 from sslbench.device import CPU, Compute, probe_compute
 from sslbench.evaluation.knn import KNNSpec, knn_predictions
 from sslbench.evaluation.linear_probe import LinearProbeSpec, linear_probe
-from sslbench.io import atomic_path
+from sslbench.io import atomic_path, load_tensors
 from sslbench.tracking import publish_json, run_name, run_tags, tracked_run
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def labelled_features(
     """The dataset's meta, the saved features and the train / test labels of ``target``."""
     meta = sources.load_meta(dataset_dir)
     col = target_column(meta, target)
-    feats = torch.load(features_path, weights_only=True)
+    feats = load_tensors(features_path)
     return meta, feats, feats["labels_train"][:, col], feats["labels_test"][:, col]
 
 

@@ -14,7 +14,6 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
-import torch
 
 from sslbench.analysis.interpretability import (
     discriminative_sets,
@@ -27,7 +26,7 @@ from sslbench.analysis.interpretability import (
 from sslbench.data import sources
 from sslbench.data.augment import evaluation_view
 from sslbench.figures import gallery, message_figure
-from sslbench.io import write_json
+from sslbench.io import load_tensors, write_json
 from sslbench.stages.common import evaluation_spec, load_model
 from sslbench.tracking import publish_json, run_name, run_tags, tracked_run
 
@@ -56,7 +55,7 @@ def run(
         return
     cfg = params["gradcam"]
     test = sources.load_split(dataset_dir, "test")
-    feats = torch.load(features_path, weights_only=True)
+    feats = load_tensors(features_path)
     correct_all = pd.read_csv(predictions_path)["correct"].to_numpy(dtype=bool)
     rng = np.random.default_rng(params["seed"])
     n = min(cfg["n_samples"], correct_all.size)
