@@ -123,6 +123,20 @@ def test_interrupted_run_resumes_to_the_same_weights(images, tmp_path):
         assert torch.equal(a, b), name
 
 
+def test_a_truncated_newest_checkpoint_resumes_from_the_previous_one(images, tmp_path, caplog):
+    """Every rerun had failed on a truncated newest checkpoint while the intact previous epoch's
+    was never tried: now the broken one is named and removed, and training resumes before it."""
+    two = dataclasses.replace(SPEC, epochs=2, keep_checkpoints=2)
+    train(_model(), images, two, tmp_path)
+    newest = tmp_path / "epoch_0002.pt"
+    newest.write_bytes(newest.read_bytes()[:100])
+    with caplog.at_level("INFO", logger="sslbench.training.loop"):
+        history = train(_model(seed=123), images, SPEC, tmp_path)
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert "epoch_0002.pt is unreadable" in caplog.text
+    assert "epoch_0001.pt (epoch 1)" in caplog.text  # resumed, not restarted
+
+
 def test_a_checkpoint_of_another_model_state_is_discarded_not_loaded(images, tmp_path):
     """A checkpoint whose model state has other entries (written by an older version, e.g.
     MoCo's queue before it moved into the project's InfoNCE) restarts the run instead of

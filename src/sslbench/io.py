@@ -7,7 +7,6 @@ import errno
 import fcntl
 import json
 import os
-import pickle
 import resource
 import shutil
 import tempfile
@@ -96,15 +95,16 @@ def read_json(path: str | os.PathLike[str]) -> Any:
 
 
 def load_tensors(path: str | os.PathLike[str], **kwargs: Any) -> Any:
-    """``torch.load`` of a stage's output, weights only (never pickled code); a truncated or
-    corrupted file raises :func:`unreadable`, a missing one FileNotFoundError."""
+    """``torch.load`` of a stage's output, weights only (never pickled code: torch refuses such
+    a file with its own UnpicklingError); a truncated or corrupted file raises
+    :func:`unreadable`, a missing one FileNotFoundError."""
     import torch
 
     try:
         return torch.load(path, weights_only=True, **kwargs)
     except FileNotFoundError:
         raise
-    except (RuntimeError, OSError, EOFError, pickle.UnpicklingError) as err:
+    except (RuntimeError, OSError, EOFError) as err:
         raise unreadable(path, err) from err
 
 

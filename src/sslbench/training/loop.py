@@ -18,7 +18,7 @@ import torch
 
 from sslbench.data.augment import AugmentSpec, ViewAugment
 from sslbench.device import CPU, Compute
-from sslbench.io import atomic_path
+from sslbench.io import atomic_path, load_tensors
 from sslbench.methods.base import SSLMethod
 from sslbench.regularisers.base import Regulariser
 from sslbench.training.optim import OptimSpec, build_optimizer, schedule_lr, warmup_cosine
@@ -277,11 +277,11 @@ def _resume(
     for partial in checkpoint_dir.glob(".*.tmp"):  # a save cut short by a killed job
         log.warning("removing partly written %s", partial)
         partial.unlink()
-    checkpoints = sorted(checkpoint_dir.glob(CHECKPOINT_GLOB))
-    if not checkpoints:
+    newest = _newest_intact(sorted(checkpoint_dir.glob(CHECKPOINT_GLOB)))
+    if newest is None:
         return 0, []
-    # Loaded to the CPU: load_state_dict copies into the model's and optimiser's devices.
-    state = torch.load(checkpoints[-1], weights_only=True, map_location="cpu")
+    path, state = newest
+    checkpoints = sorted(checkpoint_dir.glob(CHECKPOINT_GLOB))
     # A checkpoint of another config, or one whose optimiser groups or model state this code
     # builds otherwise (written by an older version), cannot continue this run.
     if (
@@ -299,8 +299,21 @@ def _resume(
     optimizer.load_state_dict(state["optimizer"])
     generator.set_state(state["generator"])
     torch.set_rng_state(state["torch_rng"])
-    log.info("resuming from %s (epoch %d)", checkpoints[-1], state["epoch"])
+    log.info("resuming from %s (epoch %d)", path, state["epoch"])
     return state["epoch"], list(state["history"])
+
+
+def _newest_intact(checkpoints: list[Path]) -> tuple[Path, dict] | None:
+    """The newest of ``checkpoints`` that loads, with its state (to the CPU: load_state_dict
+    copies into the model's and optimiser's devices). One that is truncated or corrupted (a
+    disk fault: saves are atomic) is removed, naming it, and the previous one tried."""
+    for path in reversed(checkpoints):
+        try:
+            return path, load_tensors(path, map_location="cpu")
+        except ValueError as err:
+            log.warning("%s; removed, resuming from the previous checkpoint if any", err)
+            path.unlink()
+    return None
 
 
 def _same_groups(optimizer: torch.optim.Optimizer, saved: dict) -> bool:
