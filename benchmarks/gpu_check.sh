@@ -21,22 +21,9 @@ CIFAR_LIMIT=${CIFAR_LIMIT:-210}
 TINY_JOBS_PER_GPU=${TINY_JOBS_PER_GPU:-4}
 TINY_LIMIT=${TINY_LIMIT:-150}
 TINY_JOB_SERVER=${TINY_JOB_SERVER:-true}
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-export PYTHONPATH="$SITE:$PWD/src" PYTHONUNBUFFERED=1 MLFLOW_DISABLE_TELEMETRY=true
-# nbconvert finds its HTML templates under <prefix>/share/jupyter; an install with --target
-# puts them under $SITE
-export JUPYTER_PATH="$SITE/share/jupyter"
-export GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736
-
-step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $OUT/NAME.log, time it
-  local name=$1 limit=$2
-  shift 2
-  local started=$SECONDS
-  # -k: on SIGTERM Snakemake waits for its running jobs; KILL 10 s later
-  timeout -k 10 "$limit" "$@" >"$OUT/$name.log" 2>&1
-  echo "$name: exit $? after $((SECONDS - started)) s" | tee -a "$OUT/summary.txt"
-}
+STEP_KILL_AFTER=10
+# shellcheck source=scripts/gpu_node.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/gpu_node.sh"
 
 wants() { [[ " $STEPS " == *" $1 "* ]]; }
 
@@ -52,13 +39,7 @@ job_times() {  # job_times LOGS_DIR: rule, job, start-up s, stage s of every job
   echo "steps: $STEPS"
 } >>"$OUT/summary.txt" 2>&1
 
-installed() { PYTHONPATH=$SITE python3 -c "import snakemake, mlflow, lightly, papermill" 2>/dev/null; }
-if ! installed; then
-  step install 60 bash "$BUNDLE/install.sh" "$SITE"
-  installed ||
-    step install_all 60 python3 -m pip install --no-index --no-deps --target "$SITE" \
-      "$BUNDLE"/wheels/*.whl  # a package install.sh expects is missing: install every wheel
-fi
+install_bundle 60
 
 if wants benchmark; then
   step benchmark 170 python3 benchmarks/gpu.py --config config/config.yaml config/gpu_cifar10.yaml \

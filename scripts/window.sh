@@ -3,7 +3,7 @@
 # repository root on a GPU node without internet, given the offline bundle (`make bundle`) with
 # CIFAR-10's ImageFolder tree packed beside it as cifar10.tar.gz:
 #   OUT=window COMMIT=$(git rev-parse --short HEAD) bash scripts/window.sh
-# 1. installs the bundle into $SITE unless its packages already import;
+# 1. installs the bundle into $SITE unless its packages already import (scripts/gpu_node.sh);
 # 2. unpacks CIFAR-10 into $DATA;
 # 3. runs the slice's DAG ($SLICE, else the first slice without a published pack) up to its
 #    analyses (the report is rendered later from the pack, on any CPU), stopping at $DEADLINE
@@ -23,33 +23,12 @@ PLAN=${PLAN:-config/paper_scale/slices.yaml}
 PROFILE=${PROFILE-profiles/gpu}  # empty: no profile (a CPU)
 COMMIT=${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 export SSLBENCH_COMMIT=$COMMIT  # every result's provenance names it (the copy's .git may be stale)
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
+# shellcheck source=scripts/gpu_node.sh
+source "$(dirname "${BASH_SOURCE[0]}")/gpu_node.sh"
 SCRATCH=$(mktemp -d)  # the window's own config layer and manifest facts (not brought back)
 trap 'rm -rf "$SCRATCH"' EXIT
-export PYTHONPATH="$SITE:$PWD/src" PYTHONUNBUFFERED=1 MLFLOW_DISABLE_TELEMETRY=true
-# nbconvert finds its HTML templates under <prefix>/share/jupyter; an install with --target
-# puts them under $SITE
-export JUPYTER_PATH="$SITE/share/jupyter"
-export GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736
 started=$SECONDS
-
-step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $OUT/NAME.log, time it
-  local name=$1 limit=$2
-  shift 2
-  local begun=$SECONDS
-  timeout -k 20 "$limit" "$@" >"$OUT/$name.log" 2>&1
-  local rc=$?
-  echo "$name: exit $rc after $((SECONDS - begun)) s" | tee -a "$OUT/summary.txt"
-  return $rc
-}
-
-installed() { python3 -c "import snakemake, mlflow, lightly, papermill" 2>/dev/null; }
-if ! installed; then
-  step install 90 bash "$BUNDLE/install.sh" "$SITE"
-  installed || step install_all 90 python3 -m pip install --no-index --no-deps --target "$SITE" \
-    "$BUNDLE"/wheels/*.whl
-fi
+install_bundle 90
 
 [ -n "$SLICE" ] || SLICE=$(python3 -m sslbench.paper_scale.slices --plan "$PLAN" next) || {
   echo "no slice to run: $SLICE" | tee -a "$OUT/summary.txt"

@@ -46,13 +46,13 @@ STAGES: dict[str, tuple[str, ...]] = {
         "figure_out",
     ),
 }
+#: Stages that train linear probes on the job's device (in fp32: sslbench.device.probe_compute).
+PROBE_STAGES = ("evaluate", "qscore", "representation")
 COMPUTE_STAGES = (
     "pretrain",
     "finetune",
     "features",
-    "evaluate",
-    "qscore",
-    "representation",
+    *PROBE_STAGES,
     "suppression_pretrain",
     "suppression_readout",
 )
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None, started: float = STARTED) -> int:
     try:
         params = _params(args.stage, args.params)
         if args.stage in COMPUTE_STAGES:
-            from sslbench.device import select_compute
+            from sslbench.device import probe_compute, select_compute
 
             paths["compute"] = select_compute(
                 args.device,
@@ -171,6 +171,8 @@ def main(argv: list[str] | None = None, started: float = STARTED) -> int:
                 compile=args.compile == "on",
                 jobs_per_gpu=args.jobs_per_gpu,
             )
+            if args.stage in PROBE_STAGES:
+                paths["compute"] = probe_compute(paths["compute"])
             logging.getLogger("sslbench").info("computing on %s", paths["compute"].device)
         stage = _stage_function(args.stage)
         ready = time.perf_counter()

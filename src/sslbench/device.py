@@ -70,8 +70,9 @@ CPU = Compute(torch.device("cpu"))
 
 
 def probe_compute(compute: Compute) -> Compute:
-    """What a linear-probe stage (evaluate, qscore, representation) runs with and reports in
-    its provenance: the job's device, in fp32 (no autocast), with no convolution layout."""
+    """What a linear-probe stage (evaluate, qscore, representation) is given, runs with and
+    reports in its provenance: the job's device, in fp32 (no autocast), with no convolution
+    layout."""
     return Compute(compute.device)
 
 

@@ -31,8 +31,9 @@ from sslbench.io import atomic_path
 from sslbench.paper_scale.pack import unpack
 from sslbench.paper_scale.slices import PUBLISHED, REPO
 from sslbench.report.collapse import load_collapse
+from sslbench.report.context import registry_claims
 from sslbench.report.suppression import load_suppression
-from sslbench.report.tables import claims_table, load_claims, load_runs
+from sslbench.report.tables import load_claims, load_runs
 
 CLAIMS = REPO / "workflow/report/claims.yaml"
 NOT_RUN = "not run"
@@ -53,16 +54,12 @@ def pack_config(manifest: dict[str, Any]) -> dict[str, Any]:
 def claims_of_run(config: dict[str, Any], root: Path, claims_path: Path = CLAIMS) -> pd.DataFrame:
     """The report's claims table of the run of ``config`` whose outputs lie under ``root``."""
     where = dag.paths(config, str(root))
-    registry = load_claims(claims_path)
-    runs = load_runs(dag.report_runs(config, where.run, dag.REPORT_FILES, where.meta))
-    return claims_table(
-        registry["claims"],
-        runs,
+    return registry_claims(
+        load_claims(claims_path),
+        claims_path,
+        load_runs(dag.report_runs(config, where.run, dag.REPORT_FILES, where.meta)),
         load_collapse(dag.collapse_jobs(config, where.collapse)),
         load_suppression(dag.suppression_jobs(config, where.suppression_readout)),
-        registry["movement"],
-        REPO / "config",
-        registry.get("learning"),
     )
 
 

@@ -42,6 +42,26 @@ def config_dir(claims_path: str) -> Path:
     return Path(claims_path).resolve().parents[2] / "config"
 
 
+def registry_claims(
+    registry: dict[str, Any],
+    claims_path: str | Path,
+    runs: list[RunResult],
+    collapse: dict[str, list[dict[str, Any]]],
+    suppression: pd.DataFrame,
+) -> pd.DataFrame:
+    """The claims table of ``registry`` (read from ``claims_path``) over a run's outputs, with
+    the registry's movement and learning blocks and the configs beside it."""
+    return claims_table(
+        registry["claims"],
+        runs,
+        collapse,
+        suppression,
+        registry["movement"],
+        config_dir(str(claims_path)),
+        registry.get("learning"),
+    )
+
+
 def load_context(
     runs_json: str,
     collapse_json: str,
@@ -59,14 +79,6 @@ def load_context(
         collapse=collapse,
         suppression=suppression,
         registry=registry,
-        claims=claims_table(
-            registry["claims"],
-            runs,
-            collapse,
-            suppression,
-            registry["movement"],
-            config_dir(claims_path),
-            registry.get("learning"),
-        ),
+        claims=registry_claims(registry, claims_path, runs, collapse, suppression),
         mlflow=mlflow_runs(tracking_uri, experiment),
     )

@@ -12,7 +12,7 @@ import mlflow
 import pandas as pd
 
 from sslbench.analysis.qscore_summary import qscore_summary
-from sslbench.device import CPU, Compute, probe_compute
+from sslbench.device import CPU, Compute
 from sslbench.io import atomic_path
 from sslbench.stages.evaluate import labelled_features
 from sslbench.tracking import publish_json, run_name, run_tags, tracked_run
@@ -71,12 +71,12 @@ def run(
         run_name(params, "qscore"),
         run_tags(params, "qscore", meta["version"]),
         params,
-        probe_compute(compute),
+        compute,
     ):
         mlflow.log_metrics(logged_metrics(summary))
         if not_computable is not None:
             mlflow.set_tag("not_computable", not_computable)
-        publish_json(summary_out, summary, params, probe_compute(compute))
+        publish_json(summary_out, summary, params, compute)
     if not_computable is not None:
         log.warning("AUROC/AUPRC not computable: %s", not_computable)
     else:

@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from sslbench.data import sources
-from sslbench.device import CPU, Compute, probe_compute
+from sslbench.device import CPU, Compute
 from sslbench.evaluation.knn import KNNSpec, knn_predictions
 from sslbench.evaluation.linear_probe import LinearProbeSpec, linear_probe
 from sslbench.io import atomic_path, load_tensors
@@ -56,7 +56,7 @@ def run(
         run_name(params, "evaluate"),
         run_tags(params, "evaluate", meta["version"]),
         params,
-        probe_compute(compute),
+        compute,
     ):
         probe = linear_probe(
             h_train,
@@ -75,7 +75,7 @@ def run(
         log.info("linear probe %(linear_probe_accuracy).4f, k-NN %(knn_accuracy).4f", metrics)
         mlflow.log_metrics(metrics)
         result = {**metrics, "target": params["target"], "n_test": len(y_test)}
-        publish_json(metrics_out, result, params, probe_compute(compute))
+        publish_json(metrics_out, result, params, compute)
         table = pd.DataFrame(
             {
                 "label": y_test.numpy(),

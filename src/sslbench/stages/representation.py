@@ -28,7 +28,7 @@ from sslbench.analysis.qscore import (
     ranks_on_sorted,
 )
 from sslbench.analysis.spectrum import spectrum_summary
-from sslbench.device import CPU, Compute, probe_compute
+from sslbench.device import CPU, Compute
 from sslbench.evaluation.linear_probe import LinearProbeSpec
 from sslbench.stages.evaluate import labelled_features
 from sslbench.tracking import publish_json, run_name, run_tags, tracked_run
@@ -109,7 +109,7 @@ def run(
         run_name(params, "representation"),
         run_tags(params, "representation", meta["version"]),
         params,
-        probe_compute(compute),
+        compute,
     ):
         result = discriminative_analysis(h_train, y_train, h_test, y_test, params, compute.device)
         result["spectrum"] = {
@@ -139,7 +139,7 @@ def run(
             }
             | {"n_discriminative_features": len(result["discriminative"])}
         )
-        publish_json(out, result, params, probe_compute(compute))
+        publish_json(out, result, params, compute)
     log.info(
         "effective rank h %.2f / %d, z %.2f / %d; |D| = %d",
         result["spectrum"]["h"]["effective_rank"],
