@@ -52,9 +52,10 @@ FAST := not integration and not reliability and not cluster and not slow
 test-fast: setup
 	MLFLOW_DISABLE_TELEMETRY=true OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m "$(FAST)"
 
-# Offline wheel bundle for a GPU node without internet (scripts/bundle.py; README "GPU nodes
-# without internet"): `make bundle BUNDLE_PYTHON=3.12 BUNDLE_SKINNY=1`. BUNDLE_PLATFORM empty
-# means manylinux x86_64 (glibc 2.17-2.28); BUNDLE_PROVIDED are what the node already has.
+# Offline wheel bundle for a GPU node without internet (scripts/bundle.py; docs/pipeline.md
+# "GPU nodes without internet"): `make bundle BUNDLE_PYTHON=3.12 BUNDLE_SKINNY=1`.
+# BUNDLE_PLATFORM empty means manylinux x86_64 (glibc 2.17-2.28); BUNDLE_PROVIDED are what the
+# node already has.
 BUNDLE_PYTHON ?= 3.12
 BUNDLE_PLATFORM ?=
 BUNDLE_PROVIDED ?= torch torchvision numpy

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The prepared GPU check (issue: GPU at full speed), run from the repository root on a GPU node
-# without internet, given an offline bundle (`make bundle`, README "GPU nodes without
-# internet") with CIFAR-10's ImageFolder tree packed beside it as cifar10.tar.gz:
+# without internet, given an offline bundle (`make bundle`, docs/pipeline.md "GPU nodes
+# without internet") with CIFAR-10's ImageFolder tree packed beside it as cifar10.tar.gz:
 #   BUNDLE=.whl-bundle OUT=gpu_check STEPS="benchmark tiny_dag" bash benchmarks/gpu_check.sh
 # STEPS (any of, in this order): benchmark — benchmarks/gpu.py (all methods, layouts, compiled
 # SimCLR); tiny_dag — the tiny DAG (.test/config/test.yaml) with TINY_JOBS_PER_GPU jobs sharing the

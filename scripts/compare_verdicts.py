@@ -2,10 +2,10 @@
 
 Two uses: the verdicts one config gives on two seed sets (``config/replication_cpu.yaml`` with
 seeds {0, 1, 2} and with {3, 4, 5}: the share of decided claims whose verdict agrees, the
-stability the README reports), and the verdicts that changed between two versions of the code
-or rules (the list a closing note gives). Rows are matched by paper, claim statement and run
-label with the seeds and the per-seed selected ε left out, so that the same claim on the same
-dataset/method matches across seed sets.
+stability docs/results/replication.md reports), and the verdicts that changed between two
+versions of the code or rules (the list a closing note gives). Rows are matched by paper, claim
+statement and run label with the seeds and the per-seed selected ε left out, so that the same
+claim on the same dataset/method matches across seed sets.
 
     python scripts/compare_verdicts.py A B [--changed]
 

@@ -1,24 +1,29 @@
-"""The README's measured tables, generated from a finished run's outputs (issue 21, item 2).
+"""The measured tables of README.md and docs/results/*.md, generated from finished runs' outputs.
 
-Each generated table lives in README.md between ``<!-- figures:<name> -->`` and
+Each generated table lives in one of those files between ``<!-- figures:<name> -->`` and
 ``<!-- /figures:<name> -->`` and comes from ``docs/snapshots/<name>.json``, a compact copy of the
-numbers the table shows plus their provenance (date, machine, precision, commit). Subcommands:
+numbers the table shows plus their provenance (date, machine, precision, commit). The README's
+``glance`` region is a summary of several snapshots (:data:`SUMMARIES`): one row per scale with
+its verdict counts. Subcommands:
 
 ``snapshot RUN --kind default|all_methods|replication|cifar10|gpu [--name NAME]``
     reads RUN's ``results/`` (result JSONs and their ``provenance`` blocks), ``reports/index.ipynb``
     (the claims' verdict overview) and ``mlflow.db`` (the training jobs' precision) and writes
     ``docs/snapshots/NAME.json`` (NAME defaults to the kind);
 ``render NAME``
-    prints the Markdown of a snapshot: a stamp line, then the table;
+    prints the Markdown of a snapshot (a stamp line, then the table) or of a summary;
 ``update [NAME ...]``
-    rewrites those README regions (all snapshots when none is named) with their render;
+    rewrites those regions (every snapshot and summary when none is named) with their render,
+    in whichever document holds each (README.md, docs/results/*.md; ``--doc`` names others);
 ``check [NAME ...]``
-    exits non-zero, naming each region, when the README differs from the render.
+    exits non-zero, naming each region and its document, when a document differs from the
+    render, when no document holds a region, or (no NAME given) when a document has a region
+    without a snapshot.
 
 After a default run finished in ``/work/runs/def`` (``make run``), refresh its table with::
 
     python scripts/readme_figures.py snapshot /work/runs/def --kind default && \\
-        python scripts/readme_figures.py update default
+        python scripts/readme_figures.py update default glance
 
 and ``config/all_methods.yaml``'s run the same way with ``--kind all_methods``,
 ``config/replication_cpu.yaml``'s with ``--kind replication`` (its verdicts per paper, decided
@@ -26,7 +31,7 @@ share, unstable rows and the jobs' wall time from ``mlflow.db``), and
 ``config/cifar10_cpu.yaml``'s (layered over the default run) with ``--kind cifar10``. For
 ``--kind gpu``, RUN is the folder of ``benchmarks/gpu_check.sh``'s outputs (its ``$OUT``; the
 files of several device calls may be gathered in one folder, their summary lines appended).
-``tests/test_readme_figures.py`` runs ``check`` on the committed README and snapshots.
+``tests/test_readme_figures.py`` runs ``check`` on the committed documents and snapshots.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
+#: one file per kind of run, each holding that run's generated tables
+RESULTS = REPO / "docs" / "results"
 SNAPSHOTS = REPO / "docs" / "snapshots"
 SCRIPT = "scripts/readme_figures.py"
 
@@ -915,7 +922,94 @@ def render(name: str, snap: dict[str, Any]) -> str:
     return f"{stamp(name, snap['provenance'])}\n\n{body}\n"
 
 
-# --- the README ----------------------------------------------------------------------------
+# --- the summary of several snapshots ------------------------------------------------------
+
+#: The README's verdicts at a glance, one row per scale: (scale, snapshot, what ran, the file
+#: that holds the run's own tables, relative to the README, decimals of its wall time's minutes
+#: as its own table shows them).
+GLANCE_ROWS = (
+    ("CPU default", "default", "`config/config.yaml`, seed 0", "docs/results/default.md", 1),
+    (
+        "CPU replication",
+        "replication",
+        "`config/replication_cpu.yaml`, seeds 0–2",
+        "docs/results/replication.md",
+        0,
+    ),
+)
+GLANCE = "glance"
+#: Regions rendered from several snapshots rather than one: name → the snapshots it reads.
+SUMMARIES = {GLANCE: tuple(row[1] for row in GLANCE_ROWS)}
+FULL_COMMIT = re.compile(r"\b([0-9a-f]{7})[0-9a-f]{33}\b")
+
+
+def short_commits(commit: str) -> str:
+    """A provenance commit with every full hash cut to its 7-character form."""
+    return FULL_COMMIT.sub(r"\1", commit)
+
+
+def total_counts(snap: dict[str, Any]) -> dict[str, int]:
+    """The verdict counts over all papers: a replication snapshot's "all" row, else its claims."""
+    if "papers" in snap:
+        return snap["papers"][ALL_PAPERS]
+    return snap["claims"]
+
+
+def glance(snapshots: dict[str, dict[str, Any]]) -> str:
+    """The README's verdicts at a glance: per scale, the verdict counts of its latest run, the
+    first invocation's wall time and where the run's own tables are."""
+    rows = []
+    for scale, name, ran, details, decimals in GLANCE_ROWS:
+        snap = snapshots[name]
+        counts = total_counts(snap)
+        total = sum(counts.get(verdict, 0) for verdict in VERDICTS)
+        decided = sum(counts.get(verdict, 0) for verdict in DECIDED)
+        runs = snap.get("invocations") or []
+        first = invocation_spans(runs[:1], decimals) if runs else NOT_RECORDED
+        provenance = snap["provenance"]
+        measured = (
+            f"{provenance['date']}, {provenance['machine']}, commit"
+            f" {short_commits(provenance['commit'])}"
+        )
+        rows.append(
+            (
+                scale,
+                ran,
+                measured,
+                f"[{Path(details).name}]({details})",
+                first,
+                *(str(counts.get(verdict, 0)) for verdict in VERDICTS),
+                f"{decided} of {total}",
+            )
+        )
+    header = ("scale", "run", "measured", "details", "wall time", *VERDICTS, "decided")
+    sources = ", ".join(f"docs/snapshots/{name}.json" for name in SUMMARIES[GLANCE])
+    return f"Generated by {SCRIPT} from {sources}\n\n{table(header, rows, 4)}\n"
+
+
+def rendered(name: str, snapshots: Path) -> str:
+    """The Markdown of region ``name``: its snapshot's render, or a summary of several."""
+    if name in SUMMARIES:
+        return glance({snap: load_snapshot(snap, snapshots) for snap in SUMMARIES[name]})
+    return render(name, load_snapshot(name, snapshots))
+
+
+# --- the documents -------------------------------------------------------------------------
+
+REGION_START = re.compile(r"<!-- figures:([\w-]+) -->")
+
+
+def documents(root: Path = REPO) -> list[Path]:
+    """The files that hold generated regions: README.md and docs/results/*.md."""
+    return [root / "README.md", *sorted((root / "docs" / "results").glob("*.md"))]
+
+
+def shown(path: Path) -> str:
+    """A document's path as a message names it: relative to the repository where it is inside."""
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
 
 
 def region_pattern(name: str) -> re.Pattern[str]:
@@ -930,34 +1024,69 @@ def load_snapshot(name: str, snapshots: Path) -> dict[str, Any]:
 
 
 def names_of(names: list[str], snapshots: Path) -> list[str]:
-    return names or sorted(path.stem for path in snapshots.glob("*.json"))
+    return names or sorted(path.stem for path in snapshots.glob("*.json")) + sorted(SUMMARIES)
 
 
-def update(readme: Path, snapshots: Path, names: list[str]) -> None:
-    text = readme.read_text()
+def holders(name: str, texts: dict[Path, str]) -> list[Path]:
+    """The documents that hold region ``name``."""
+    return [path for path, text in texts.items() if region_pattern(name).search(text)]
+
+
+def update(docs: list[Path], snapshots: Path, names: list[str]) -> None:
+    texts = {path: path.read_text() for path in docs}
     for name in names_of(names, snapshots):
-        pattern = region_pattern(name)
-        if pattern.search(text) is None:
-            raise SystemExit(f"README has no region <!-- figures:{name} -->")
-        rendered = render(name, load_snapshot(name, snapshots))
-        text = pattern.sub(lambda m, r=rendered: m.group(1) + r + m.group(3), text)
-    readme.write_text(text)
+        found = holders(name, texts)
+        if not found:
+            where = ", ".join(shown(path) for path in docs)
+            raise SystemExit(f"no document has region <!-- figures:{name} --> ({where})")
+        text = rendered(name, snapshots)
+        for path in found:
+            texts[path] = region_pattern(name).sub(
+                lambda m, r=text: m.group(1) + r + m.group(3), texts[path]
+            )
+    for path, text in texts.items():
+        if text != path.read_text():
+            path.write_text(text)
 
 
-def stale_regions(readme: Path, snapshots: Path, names: list[str]) -> list[str]:
-    """Names of the regions whose README text is not their snapshot's render (or is missing)."""
-    text = readme.read_text()
+def stale_regions(docs: list[Path], snapshots: Path, names: list[str]) -> list[str]:
+    """One line per region whose text is not its render, is in no document, or (no names
+    given) has no snapshot."""
+    texts = {path: path.read_text() for path in docs}
+    known = names_of(names, snapshots)
     stale = []
-    for name in names_of(names, snapshots):
-        found = region_pattern(name).search(text)
-        if found is None or found.group(2) != render(name, load_snapshot(name, snapshots)):
-            stale.append(name)
+    for name in known:
+        found = holders(name, texts)
+        if not found:
+            stale.append(f"no document has region <!-- figures:{name} -->")
+            continue
+        text = rendered(name, snapshots)
+        for path in found:
+            if region_pattern(name).search(texts[path]).group(2) != text:
+                stale.append(
+                    f"{shown(path)} region <!-- figures:{name} --> differs from {SCRIPT}"
+                    f" render {name}"
+                )
+    if not names:
+        for path, text in texts.items():
+            for name in sorted(set(REGION_START.findall(text)) - set(known)):
+                stale.append(
+                    f"{shown(path)} region <!-- figures:{name} --> has no snapshot"
+                    f" docs/snapshots/{name}.json"
+                )
     return stale
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--readme", type=Path, default=README)
+    parser.add_argument(
+        "--doc",
+        "--readme",
+        dest="docs",
+        type=Path,
+        action="append",
+        help="a document holding regions (repeatable; default README.md and docs/results/*.md)",
+    )
     parser.add_argument("--snapshots", type=Path, default=SNAPSHOTS)
     commands = parser.add_subparsers(dest="command", required=True)
     take = commands.add_parser("snapshot", help="write docs/snapshots/NAME.json from a run")
@@ -967,11 +1096,12 @@ def main(argv: list[str] | None = None) -> int:
     take.add_argument(
         "--code-commit", help="the project commit the run directory is a copy of, if not a clone"
     )
-    show = commands.add_parser("render", help="print a snapshot's Markdown")
+    show = commands.add_parser("render", help="print a snapshot's or a summary's Markdown")
     show.add_argument("name")
     for command in ("update", "check"):
         commands.add_parser(command).add_argument("names", nargs="*")
     args = parser.parse_args(argv)
+    docs = args.docs or documents()
 
     if args.command == "snapshot":
         name = args.name or args.kind
@@ -981,13 +1111,13 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text(json.dumps(taken, indent=1, sort_keys=True) + "\n")
         print(f"wrote {out}")
     elif args.command == "render":
-        print(render(args.name, load_snapshot(args.name, args.snapshots)), end="")
+        print(rendered(args.name, args.snapshots), end="")
     elif args.command == "update":
-        update(args.readme, args.snapshots, args.names)
+        update(docs, args.snapshots, args.names)
     else:
-        stale = stale_regions(args.readme, args.snapshots, args.names)
-        for name in stale:
-            print(f"README region <!-- figures:{name} --> differs from {SCRIPT} render {name}")
+        stale = stale_regions(docs, args.snapshots, args.names)
+        for line in stale:
+            print(line)
         return 1 if stale else 0
     return 0
 

@@ -140,7 +140,7 @@ def limit_threads(threads: int) -> None:
     """Give the job's ``threads`` to torch and to every BLAS / OpenMP pool (numpy, SciPy,
     scikit-learn), loaded already or later. By default OpenBLAS starts one spinning thread per
     core in every job: two 1-thread readout jobs side by side took 115 s each instead of 10 s
-    on 2 cores (measured 2026-11-27, README "CPU speed")."""
+    on 2 cores (measured 2026-11-27, docs/results/cpu_speed.md)."""
     import torch
     from threadpoolctl import threadpool_limits
 

@@ -85,7 +85,7 @@ class LARS(torch.optim.Optimizer):
         torch's optimisers): the group's tensors in multi-tensor operations — on a GPU one
         launch per operation for the norms, momentum and update (the per-tensor trust-ratio
         products may still launch one kernel per tensor) instead of ~17 per tensor, which
-        bounded small models' steps (1.36× in-loop on an H100, README "GPU"); off: tensor by
+        bounded small models' steps (1.36× in-loop on an H100, docs/results/gpu.md); off: tensor by
         tensor (the same arithmetic, tested bit-identical on the CPU)."""
         loss = None
         if closure is not None:
