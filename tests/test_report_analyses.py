@@ -257,10 +257,24 @@ def test_ifm_claim_follows_the_sign_of_a_clear_effect(effect, verdict):
     assert result["verdict"] == verdict and result["ours"] == pytest.approx(effect, abs=0.01)
 
 
-def test_ifm_claim_on_noise_is_inconclusive_and_says_how_many_pairs_would_decide_it():
+def test_ifm_claim_on_noise_is_inconclusive_and_says_why():
     result = evaluate_suppression_claim(IFM_SHAPE_CLAIM, _sweep(0.0, noise=0.2))
     assert result["verdict"] == "inconclusive"
-    assert "over 6 pairs" in result["why"] and "pairs" in result["why"].split("—")[1]
+    assert "temperature" in result["why"] and result["detail"].count("τ ") == 2
+
+
+def test_ifm_that_helps_at_one_temperature_and_hurts_at_another_is_not_replicated():
+    """004: "at every temperature". A large gain at τ = 0.05 and a clear loss at τ = 0.5
+    average to a gain over (τ, seed) pairs; decided per τ, the loss contradicts the claim."""
+    table = _sweep(0.0, noise=0.002)
+    ifm_at = (table["regulariser"] == "ifm") & (table["tau"] == 0.05)
+    table.loc[ifm_at, "shape"] += 0.1
+    table.loc[(table["regulariser"] == "ifm") & (table["tau"] == 0.5), "shape"] -= 0.02
+    result = evaluate_suppression_claim(IFM_SHAPE_CLAIM, table)
+    assert result["verdict"] == "contradicted"
+    assert result["ours"] == pytest.approx(-0.02, abs=0.005), "the worst temperature's gain"
+    one_seed = evaluate_suppression_claim(IFM_SHAPE_CLAIM, _sweep(0.1, noise=0.002, seeds=1))
+    assert one_seed["verdict"] == "inconclusive", "one seed per τ gives no interval"
 
 
 def test_temperature_tradeoff_and_loss_correlation_verdicts():

@@ -36,6 +36,7 @@ REPORT_PARAMS = {
     "tracking_uri": config["tracking"]["tracking_uri"],
     "experiment": config["tracking"]["experiment"],
     "setting": REPORT_SETTING,
+    "smoke_test": str(config.get("smoke_test", False)).lower(),
     "reports_dir": lambda wildcards, output: os.path.dirname(output.html),
 }
 # papermill on a kernel over Unix sockets in a private directory (sslbench.report.execute: pages
@@ -47,7 +48,7 @@ NOTEBOOK_SHELL = (
     " -r runs_json {params.runs:q} -r collapse_json {params.collapse:q}"
     " -r suppression_json {params.suppression:q} -r claims_path {input.claims:q}"
     " -r tracking_uri {params.tracking_uri:q} -r experiment {params.experiment:q}"
-    " -r setting {params.setting:q} --cwd ."
+    " -r setting {params.setting:q} -r smoke_test {params.smoke_test} --cwd ."
     ' && "$SSLBENCH_PYTHON" -m nbconvert --to html --no-input {output.notebook:q}'
     " --output-dir {params.reports_dir:q} --output {params.tmp:q}"
     " && mv {params.reports_dir:q}/{params.tmp:q}.html {output.html:q}) > {log:q} 2>&1"

@@ -4,7 +4,10 @@ and spurious regions of an image (001 §"Quantifying Representation Interpretabi
 For sample i the heatmap of its discriminative features is the sum of the GradCAM maps
 (Selvaraju et al. 2019; the ``grad-cam`` package) of every feature ``j ∈ L_i ∩ D``, each
 computed with the scalar ``h_ij`` as the target at the backbone's last convolutional stage
-("combining each individual feature heatmap", 001). 001 then defines
+("combining each individual feature heatmap", 001). The package min–max scales each map to
+[0, 1] per image before it is returned, so every feature of ``L_i ∩ D`` weighs the same in the
+sum whatever its gradient magnitude: 001 does not say how it combines the maps, and this
+equal weighting is our reading. 001 then defines
 
     mIoU^core = 1/N Σ_i s(Ar_i ∩ Ar_i^core) / s(Ar_i ∪ Ar_i^core)        (same for ^sp)
 

@@ -4,9 +4,12 @@
 covariance of the representation h (before the projector) and of the embedding z (after it);
 dimensional collapse shows as eigenvalues falling to ~0. To make collapse a number as well as
 a plot, every spectrum is summarised by the entropy-based effective rank of Roy & Vetterli
-(2007), the quantity RankMe (Garrido et al. 2023) uses: ``exp(-sum_k p_k log p_k)`` with
-``p_k = sigma_k / sum_l sigma_l`` over the singular values ``sigma_k``. It lies in [1, d] and
-equals k for k equal non-zero singular values.
+(2007), ``exp(-sum_k p_k log p_k)`` with ``p_k = sigma_k / sum_l sigma_l`` over the singular
+values ``sigma_k`` of the *centred* matrix (from the covariance, whose spectrum the papers
+plot). It lies in [1, d] and equals k for k equal non-zero singular values. It is not RankMe
+(Garrido et al. 2023), which takes the same entropy of the uncentred embedding matrix's
+singular values: the mean direction counts there as one more, so the two differ wherever
+the embeddings' mean is not zero.
 """
 
 from __future__ import annotations

@@ -39,7 +39,16 @@ CLAIMS = REPO / "workflow/report/claims.yaml"
 NOT_RUN = "not run"
 #: The union table's columns: where each row comes from, then the claims table's own.
 SOURCE_COLUMNS = ("slice", "gpu", "date", "commit")
-TABLE_COLUMNS = ("paper", "claim", "paper's value", "run", "ours", "verdict", "evidence")
+TABLE_COLUMNS = (
+    "paper",
+    "claim",
+    "paper's value",
+    "run",
+    "ours",
+    "verdict",
+    "why inconclusive",
+    "evidence",
+)
 #: Config layers a pack names by absolute path (the window's own: the slice's overrides, the
 #: machine) are written into this folder of the render, numbered in layer order.
 LOCAL_LAYERS = "window-layers"

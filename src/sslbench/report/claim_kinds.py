@@ -78,12 +78,20 @@ def _curve_unit(claim: Claim) -> str:
     return f"Δ probe accuracy ({rule['a']} − {rule['b']}, fraction)"
 
 
+#: What a paired claim's per-sample ``outcome`` column (scores.csv) measures.
+_OUTCOME_UNITS = {
+    "correct": "linear-probe accuracy (fraction",
+    "knn_correct": "k-NN accuracy (fraction",
+    "confidence": "linear-probe confidence, max softmax (mean",
+    "n_highly_activating": "highly activating features per sample, |L_i| (mean",
+}
+
+
 def _paired_unit(claim: Claim) -> str:
     if "classwise" in claim:
         return "lowest − other groups' mean per-class Δ accuracy (fraction)"
-    outcome = claim["compare"].get("outcome", "correct")
-    probe = "k-NN" if outcome == "knn_correct" else "linear-probe"
-    return f"Δ {probe} accuracy (fraction, treated − control)"
+    measured = _OUTCOME_UNITS[claim["compare"].get("outcome", "correct")]
+    return f"Δ {measured}, treated − control)"
 
 
 def _stat_unit(claim: Claim) -> str:

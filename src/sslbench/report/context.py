@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from sslbench.report.collapse import load_collapse
+from sslbench.report.presentation import verdict_overview_html
 from sslbench.report.provenance import mlflow_runs, runs_of
 from sslbench.report.suppression import load_suppression
 from sslbench.report.tables import RunResult, claims_table, load_claims, load_runs
@@ -24,6 +25,12 @@ class ReportContext:
     registry: dict[str, Any]
     claims: pd.DataFrame
     mlflow: pd.DataFrame
+    smoke_test: bool = False  # the config's smoke_test: verdicts that decide nothing
+
+    def overview_html(self, claims: pd.DataFrame) -> str:
+        """The verdict overview of ``claims``, or nothing in a smoke test (its counts mean
+        nothing; the page's banner says so)."""
+        return "" if self.smoke_test else verdict_overview_html(claims)
 
     @property
     def baselines(self) -> list[RunResult]:
@@ -50,7 +57,7 @@ def registry_claims(
     suppression: pd.DataFrame,
 ) -> pd.DataFrame:
     """The claims table of ``registry`` (read from ``claims_path``) over a run's outputs, with
-    the registry's movement and learning blocks and the configs beside it."""
+    the registry's movement, learning and resolution blocks and the configs beside it."""
     return claims_table(
         registry["claims"],
         runs,
@@ -59,6 +66,7 @@ def registry_claims(
         registry["movement"],
         config_dir(str(claims_path)),
         registry.get("learning"),
+        registry.get("resolution"),
     )
 
 

@@ -64,7 +64,15 @@ table.sslbench-data th { text-align: left !important; }
 .overview-bar { display: flex; width: 24em; height: 1em; border: 1px solid #bbb; }
 .overview-bar span { display: block; height: 100%; }
 .flag { color: #b26a00; font-weight: bold; }
+.smoke-test { border: 2px solid #b26a00; background: #fff4e0; padding: 0.5em 1em; }
 </style>"""
+#: The top of every page of a smoke-test config's report (config key ``smoke_test``).
+SMOKE_TEST_BANNER = (
+    '<div class="smoke-test" id="smoke-test"><b>Smoke test.</b> This config runs the whole '
+    "pipeline at a scale that decides nothing (tiny models, a few epochs, a few hundred "
+    "images): its rows show that every claim is computed, not whether any holds, and its "
+    "verdicts are not counted. Run config/config.yaml or a paper config for verdicts.</div>"
+)
 
 
 # --- why a row is undecided -------------------------------------------------------------
@@ -292,25 +300,33 @@ def _bar(counts: pd.Series) -> str:
 
 
 def unstable_counts(claims: pd.DataFrame) -> pd.Series:
-    """Rows per paper whose seeds' verdicts disagree (:mod:`sslbench.report.seeds`)."""
+    """Rows per paper whose seeds' verdicts disagree (:mod:`sslbench.report.seeds`); NaN for
+    a paper none of whose rows has several seeds (nothing could disagree)."""
     agree = claims["seeds agree"] if "seeds agree" in claims else pd.Series("", claims.index)
-    return (agree == UNSTABLE).groupby(claims["paper"]).sum()
+    by_paper = agree.groupby(claims["paper"])
+    return (
+        (agree == UNSTABLE)
+        .groupby(claims["paper"])
+        .sum()
+        .where(by_paper.agg(lambda a: (a != "").any()))
+    )
 
 
 def verdict_overview_html(claims: pd.DataFrame) -> str:
     """Per paper: the count of each verdict, a stacked bar of them and how many rows' seeds
     disagree (unstable); the total last."""
     counts = verdict_counts(claims)
-    unstable = unstable_counts(claims).reindex(counts.index, fill_value=0)
+    unstable = unstable_counts(claims).reindex(counts.index)
     head = "".join(f"<th>{verdict_badge(v)}</th>" for v in VERDICTS)
     rows = []
     for paper, row in [*counts.iterrows(), ("all", counts.sum())]:
         name = html.escape(PAPERS.get(str(paper), "all papers"))
         cells = "".join(f'<td class="num">{int(row[v])}</td>' for v in VERDICTS)
-        n_unstable = int(unstable.sum() if paper == "all" else unstable[paper])
+        n_unstable = unstable.sum(min_count=1) if paper == "all" else unstable[paper]
+        shown = "" if pd.isna(n_unstable) else int(n_unstable)
         rows.append(
             f'<tr data-paper="{paper}"><td>{name}</td>{cells}<td>{_bar(row)}</td>'
-            f'<td class="num unstable-count">{n_unstable}</td></tr>'
+            f'<td class="num unstable-count">{shown}</td></tr>'
         )
     return (
         f'<table class="sslbench" id="verdict-overview"><thead><tr><th>paper</th>{head}'

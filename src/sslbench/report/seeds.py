@@ -44,7 +44,7 @@ TWO_LEVEL = (
 )
 UNANIMOUS = "every seed's own verdict (unanimous)"
 #: why a row decided by its seeds' own verdicts stays open (scripts/readme_figures.py's WHY_GROUPS
-#: group the README's rows by these texts)
+#: group the measured runs' rows in docs/results by these texts)
 SEEDS_DISAGREE = "the seeds disagree"
 EVERY_SEED_UNDECIDED = "every seed is undecided"
 #: The resamples and seed of the pooled intervals (the claims' rules give the confidence).

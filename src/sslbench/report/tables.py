@@ -11,11 +11,12 @@ import pandas as pd
 import yaml
 
 from sslbench.analysis.prediction import changed_share
+from sslbench.analysis.resolution import accuracy_resolution
 from sslbench.io import read_json
 from sslbench.report.claim_kinds import check_claims, claim_unit, decided_by, family_of
 from sslbench.report.classwise import evaluate_classwise_claim
 from sslbench.report.collapse import evaluate_collapse_claim
-from sslbench.report.presentation import not_run_detail, why_inconclusive
+from sslbench.report.presentation import configs_running, not_run_detail, why_inconclusive
 from sslbench.report.representation import evaluate_representation_claim
 from sslbench.report.seeds import (
     by_setting,
@@ -111,6 +112,7 @@ def claims_table(
     movement: dict[str, Any] | None = None,
     config_dir: Path | None = None,
     learning: dict[str, Any] | None = None,
+    resolution: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """One row per claim × setting (dataset/method, its seeds pooled and each seed's verdict
     shown: :mod:`sslbench.report.seeds`): the paper's number, ours, and the verdict.
@@ -123,7 +125,9 @@ def claims_table(
     does not make yet) read "not run" with their reason. ``movement`` (the registry's block)
     makes a paired claim on a model that did not move from its start inconclusive; ``learning``
     (the registry's block) leaves out every model whose linear probe is at chance, and a claim
-    left with no row by that is inconclusive, naming them. Any other
+    left with no row by that is inconclusive, naming them; ``resolution`` (the registry's
+    block) makes an accuracy claim whose minimal effect is below the run's resolution
+    inconclusive, naming the resolution and a config that can decide it. Any other
     claim with no row is "not run", naming the files of ``config_dir`` that run it; a
     suppression claim's evidence flags readouts whose lbfgs fits did not converge.
     """
@@ -150,7 +154,8 @@ def claims_table(
             for label, result in evaluate_representation_claim(claim, runs):
                 rows.append(_claim_row(claim, label, result))
         elif family == "compare":
-            _add_paired_rows(claim, runs, by_key, rows, movement)
+            limits = Limits(movement, resolution, config_dir)
+            _add_paired_rows(claim, by_key, rows, limits)
         else:
             _add_claim_rows(claim, runs, rows)
         left_out = [
@@ -260,24 +265,66 @@ def _paired_result(claim: dict[str, Any], pairs: list[tuple[RunResult, RunResult
     return pooled_paired(claim, columns)
 
 
+@dataclass(frozen=True)
+class Limits:
+    """The registry's limits on what a paired claim's run can decide: ``movement`` (a treated
+    model must have moved), ``resolution`` (an accuracy effect must not be below the run's
+    resolution) and the configs that run a claim (``config_dir``) to name instead."""
+
+    movement: dict[str, Any] | None = None
+    resolution: dict[str, Any] | None = None
+    config_dir: Path | None = None
+
+
+def beyond_resolution(
+    claim: dict[str, Any], controls: list[RunResult], limits: Limits
+) -> dict[str, Any] | None:
+    """The result of an accuracy claim whose minimal effect lies below the run's resolution
+    (:mod:`sslbench.analysis.resolution`, from the ``controls``' accuracies), else None: such a
+    run cannot decide the claim whatever its interval says. Claims on other outcomes, and 000
+    Fig. 6's class-wise claim (its own split of the test set), are not limited."""
+    block = limits.resolution
+    metric = (
+        None if block is None else block["outcomes"].get(claim["compare"].get("outcome", "correct"))
+    )
+    if metric is None or "classwise" in claim:
+        return None
+    accuracies = [float(run.evaluation[metric]) for run in controls]
+    found = accuracy_resolution(accuracies, len(controls[0].scores), float(block["confidence"]))
+    minimal = float(claim["rule"]["min_effect"])
+    if minimal >= found.value:
+        return None
+    configs = [] if limits.config_dir is None else configs_running(claim, limits.config_dir)
+    larger = [c for c in configs if c.startswith(block["configs_under"])]
+    remedy = f"run {' or '.join(larger)} with more seeds" if larger else "run more seeds"
+    return {
+        "verdict": "inconclusive",
+        "why": (
+            f"beyond this run's resolution: the minimal effect {100 * minimal:.2f} points is "
+            f"below the resolution {100 * found.value:.2f} points ({found.source}) — {remedy}"
+        ),
+    }
+
+
 def _add_paired_rows(
     claim: dict[str, Any],
-    runs: list[RunResult],
     by_key: dict[tuple[str, str], RunResult],
     rows: list[dict[str, Any]],
-    movement: dict[str, Any] | None,
+    limits: Limits,
 ) -> None:
     """Paired claims, one row per setting (dataset/method) holding both variants, pooled over
-    its seeds (:mod:`sslbench.report.seeds`) from the seeds whose treated model moved."""
+    its seeds (:mod:`sslbench.report.seeds`) from the seeds whose treated model moved; an
+    accuracy claim below the setting's resolution is left undecided
+    (:func:`beyond_resolution`)."""
     treated, control = claim["compare"]["treated"], claim["compare"]["control"]
-    reference = reference_variant(treated, control, movement)
+    reference = reference_variant(treated, control, limits.movement)
     paired = sorted({g for g, v in by_key if v == treated} & {g for g, v in by_key if v == control})
     for setting in sorted({setting_of(g) for g in paired}):
         groups = [g for g in paired if setting_of(g) == setting]
         results, pairs = [], []
         for group in groups:
             pair = (by_key[group, treated], by_key[group, control])
-            still = moved(pair[0], by_key.get((group, reference)), movement)
+            still = moved(pair[0], by_key.get((group, reference)), limits.movement)
             results.append(still or _paired_result(claim, [pair]))
             if still is None:
                 pairs.append(pair)
@@ -285,6 +332,9 @@ def _add_paired_rows(
         if pooled is not None and len(pairs) < len(groups):
             pooled["detail"] += f" (the {len(pairs)} of {len(groups)} seeds whose model moved)"
         result = over_seeds(groups, results, pooled)
+        limit = beyond_resolution(claim, [by_key[g, control] for g in groups], limits)
+        if pairs and limit is not None:
+            result = result | limit
         rows.append(_claim_row(claim, f"{seeds_label(groups)}: {treated} vs {control}", result))
 
 
@@ -365,11 +415,14 @@ def regulariser_table(runs: list[RunResult]) -> pd.DataFrame:
 
 
 def _role(variant: str) -> str:
-    if variant == "pretrain-none":
+    """A model's part in the regulariser comparisons: baseline, a protocol's control, or
+    regularised."""
+    protocol, _, regulariser = variant.partition("-")
+    if regulariser != "none":
+        return "regularised"
+    if protocol == "pretrain":
         return "baseline (control of pretrain-*)"
-    if variant == "finetune-none":
-        return "control of finetune-*"
-    return "regularised"
+    return f"control of {protocol}-*"
 
 
 def qscore_table(
